@@ -1,0 +1,1 @@
+"""Zone marts: incremental extraction, dbt marts, a quality gate and one published mart per zone."""

@@ -1,0 +1,75 @@
+"""Pick the embedded or production environment from environment variables.
+
+Embedded (the default) needs no server: the Base Opération is a SQLite file, the warehouse a
+DuckDB file and each zone's mart a DuckDB file under marts/. Production reads a PostgreSQL Base
+Opération and builds the warehouse and the zone schemas in PostgreSQL. Every other module asks
+this one where things are, so switching is one variable: ZONE_MARTS_MODE.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
+EXPECTATIONS_DIR = PROJECT_DIR / "expectations"
+ZONES_FILE = PROJECT_DIR / "marts" / "zones.yml"
+
+MODES = ("embedded", "production")
+
+
+class SettingsError(ValueError):
+    """An environment variable is missing or invalid."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: str
+    source_url: str
+    warehouse_path: Path
+    warehouse_url: str | None
+    marts_dir: Path
+    data_dir: Path
+
+    @property
+    def is_production(self) -> bool:
+        return self.mode == "production"
+
+    @property
+    def dbt_target(self) -> str:
+        return "postgres" if self.is_production else "duckdb"
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read the settings from ``environ`` (default: the process environment)."""
+    env = os.environ if environ is None else environ
+    mode = env.get("ZONE_MARTS_MODE", "embedded")
+    if mode not in MODES:
+        raise SettingsError(
+            f"ZONE_MARTS_MODE={mode!r} is invalid: set it to one of {', '.join(MODES)}."
+        )
+    data_dir = Path(env.get("ZONE_MARTS_DATA_DIR", PROJECT_DIR / "data"))
+    default_source = f"sqlite:///{data_dir / 'base_operation.sqlite'}"
+    source_url = env.get("BASE_OPERATION_URL", default_source)
+    warehouse_url = env.get("WAREHOUSE_URL")
+    if mode == "production":
+        if not source_url.startswith("postgresql://"):
+            raise SettingsError(
+                "ZONE_MARTS_MODE=production needs BASE_OPERATION_URL=postgresql://... "
+                "(the production Base Opération)."
+            )
+        if not warehouse_url or not warehouse_url.startswith("postgresql://"):
+            raise SettingsError(
+                "ZONE_MARTS_MODE=production needs WAREHOUSE_URL=postgresql://... "
+                "(the PostgreSQL database that holds the warehouse and the zone schemas)."
+            )
+    return Settings(
+        mode=mode,
+        source_url=source_url,
+        warehouse_path=Path(env.get("WAREHOUSE_PATH", data_dir / "warehouse.duckdb")),
+        warehouse_url=warehouse_url,
+        marts_dir=Path(env.get("ZONE_MARTS_DIR", PROJECT_DIR / "marts")),
+        data_dir=data_dir,
+    )
