@@ -1,0 +1,65 @@
+"""``zone-marts demo`` and ``zone-marts refresh``: run the main job from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from dagster_project.settings import PROJECT_DIR, load_settings
+
+DEFAULT_DAGSTER_HOME = PROJECT_DIR / ".dagster_home"
+
+
+def _instance():
+    import dagster as dg
+
+    os.environ.setdefault("DAGSTER_HOME", str(DEFAULT_DAGSTER_HOME))
+    return dg.DagsterInstance.get()
+
+
+def _run(args: argparse.Namespace) -> int:
+    # Imported here so that `zone-marts --help` does not pay for loading Dagster and dbt.
+    from dagster_project.definitions import defs
+    from dagster_project.runner import format_outcome, run_pipeline
+    from dagster_project.zones import load_zones
+
+    settings = load_settings()
+    outcome = run_pipeline(defs, load_zones(), settings.marts_dir, _instance())
+    print(format_outcome(outcome))
+    if outcome.succeeded:
+        print(f"\nQuery a zone mart: duckdb -readonly {settings.marts_dir}/<zone>.duckdb")
+        return 0
+    return 1
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from dagster_project.demo.generate import generate_base_operation
+
+    settings = load_settings()
+    if settings.is_production:
+        print("zone-marts demo runs on the embedded default: unset ZONE_MARTS_MODE.")
+        return 2
+    source_path = settings.data_dir / "base_operation.sqlite"
+    if settings.source_url == f"sqlite:///{source_path}" and not source_path.exists():
+        print(f"Creating the demo Base Opération at {source_path} (scale {args.scale}) ...")
+        counts = generate_base_operation(settings.source_url, scale=args.scale, seed=args.seed)
+        print("  " + ", ".join(f"{table}: {rows:,}" for table, rows in counts.items()))
+    return _run(args)
+
+
+def register_commands(subparsers: argparse._SubParsersAction) -> None:
+    demo = subparsers.add_parser(
+        "demo",
+        help="create the demo Base Opération if missing, then run the main job once",
+    )
+    demo.add_argument(
+        "--scale", type=float, default=1.0, help="demo size; 1.0 is about 50,000 order lines"
+    )
+    demo.add_argument("--seed", type=int, default=42, help="random seed of the demo data")
+    demo.set_defaults(handler=_demo)
+
+    refresh = subparsers.add_parser(
+        "refresh",
+        help="run the main job once: extract, transform, then audit and publish every zone",
+    )
+    refresh.set_defaults(handler=_run)

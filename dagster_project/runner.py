@@ -1,0 +1,157 @@
+"""Run the main job in this process: one refresh run, then one publish run per zone.
+
+This is what ``zone-marts demo`` and ``zone-marts refresh`` execute. Runs are recorded in the
+Dagster instance of DAGSTER_HOME, so the Dagster UI shows them afterwards like scheduled runs.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from dagster_project.pipeline import PUBLISH_JOB, REFRESH_JOB
+from dagster_project.zones import Zone
+
+
+@dataclass
+class ZoneOutcome:
+    zone: Zone
+    run_id: str
+    published: bool
+    checks_passed: int
+    checks_failed: list[str]
+    mart_path: Path
+    table_rows: dict[str, int] = field(default_factory=dict)
+    published_at: str | None = None
+
+
+@dataclass
+class PipelineOutcome:
+    refresh_run_id: str
+    refresh_succeeded: bool
+    refresh_error: str | None
+    refresh_seconds: float
+    zones: list[ZoneOutcome]
+
+    @property
+    def succeeded(self) -> bool:
+        return self.refresh_succeeded and all(zone.published for zone in self.zones)
+
+
+def _failure_message(result: dg.ExecuteInProcessResult) -> str:
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            return f"step {event.step_key}: {event.step_failure_data.error.message.strip()}"
+    return "the run failed; open it in the Dagster UI for details"
+
+
+def _check_results(result: dg.ExecuteInProcessResult) -> tuple[int, list[str]]:
+    passed = 0
+    failed: list[str] = []
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.passed:
+            passed += 1
+        else:
+            failed.append(evaluation.check_name)
+    return passed, failed
+
+
+def read_mart_summary(path: Path) -> tuple[dict[str, int], str | None]:
+    """Return the row count of every table in a published zone mart and its last publish time."""
+    if not path.exists():
+        return {}, None
+    connection = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = [
+            name
+            for (name,) in connection.execute(
+                "select table_name from information_schema.tables "
+                "where table_schema = 'main' order by table_name"
+            ).fetchall()
+        ]
+        rows = {
+            name: connection.execute(f'select count(*) from "{name}"').fetchall()[0][0]
+            for name in tables
+        }
+        published_at = None
+        if "_publish_log" in tables:
+            latest = connection.execute(
+                "select max(published_at) from _publish_log"
+            ).fetchall()[0][0]
+            published_at = str(latest) if latest is not None else None
+        return rows, published_at
+    finally:
+        connection.close()
+
+
+def run_pipeline(
+    defs: dg.Definitions, zones: list[Zone], marts_dir: Path, instance: dg.DagsterInstance
+) -> PipelineOutcome:
+    """Execute the refresh job, then the publish job once per zone, all in this process."""
+    started = time.monotonic()
+    refresh = defs.resolve_job_def(REFRESH_JOB).execute_in_process(
+        instance=instance, raise_on_error=False
+    )
+    refresh_seconds = time.monotonic() - started
+    outcome = PipelineOutcome(
+        refresh_run_id=refresh.run_id,
+        refresh_succeeded=refresh.success,
+        refresh_error=None if refresh.success else _failure_message(refresh),
+        refresh_seconds=refresh_seconds,
+        zones=[],
+    )
+    if not refresh.success:
+        return outcome
+    publish_job = defs.resolve_job_def(PUBLISH_JOB)
+    for zone in zones:
+        result = publish_job.execute_in_process(
+            instance=instance,
+            partition_key=zone.code,
+            raise_on_error=False,
+            tags={"zone_marts/refresh_run_id": refresh.run_id},
+        )
+        passed, failed = _check_results(result)
+        mart_path = marts_dir / f"{zone.code}.duckdb"
+        rows, published_at = read_mart_summary(mart_path)
+        outcome.zones.append(
+            ZoneOutcome(
+                zone=zone,
+                run_id=result.run_id,
+                published=result.success and not failed,
+                checks_passed=passed,
+                checks_failed=failed,
+                mart_path=mart_path,
+                table_rows=rows,
+                published_at=published_at,
+            )
+        )
+    return outcome
+
+
+def format_outcome(outcome: PipelineOutcome) -> str:
+    """Render the per-zone summary printed at the end of a run."""
+    if not outcome.refresh_succeeded:
+        return (
+            f"Refresh run {outcome.refresh_run_id} failed after {outcome.refresh_seconds:.1f} s: "
+            f"{outcome.refresh_error}\nNo zone was published; every zone keeps its last good mart."
+        )
+    lines = [f"Refresh run {outcome.refresh_run_id} succeeded in {outcome.refresh_seconds:.1f} s."]
+    for zone_outcome in outcome.zones:
+        zone = zone_outcome.zone
+        state = "published" if zone_outcome.published else "NOT published (kept last good mart)"
+        lines.append("")
+        lines.append(f"{zone.name} [{zone.code}]: {state}")
+        lines.append(
+            f"  checks passed: {zone_outcome.checks_passed}, failed: "
+            f"{', '.join(zone_outcome.checks_failed) or 'none'}"
+        )
+        lines.append(f"  last publish (UTC): {zone_outcome.published_at or 'never'}")
+        lines.append(f"  mart: {zone_outcome.mart_path}")
+        for table, count in zone_outcome.table_rows.items():
+            if not table.startswith("_"):
+                lines.append(f"    {table:<34} {count:>9,} rows")
+    return "\n".join(lines)
