@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import time
+from dataclasses import dataclass, field
+from datetime import time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -13,10 +13,38 @@ import yaml
 from dagster_project.settings import ZONES_FILE
 
 ZONE_CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+DURATION_PATTERN = re.compile(r"^(\d+)\s*([mhd])$")
+DURATION_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
 class ZoneConfigError(ValueError):
     """The zone declaration is invalid; the message names the zone and the field."""
+
+
+@dataclass(frozen=True)
+class DeadlineRule:
+    """Data expected by ``deadline`` (zone local time) on each due day.
+
+    The rule is met when the observed time (a source cursor or a publish time) is at or after
+    ``deadline - lower_bound`` of the latest due day whose deadline has passed. Due days are the
+    zone's business days (working days that are not public holidays) unless ``every_day``.
+    """
+
+    deadline: time
+    lower_bound: timedelta
+    every_day: bool = False
+
+
+@dataclass(frozen=True)
+class ZoneFreshness:
+    """Freshness policy of one zone: pipeline heartbeat, published mart, source tables."""
+
+    heartbeat_max_interval: timedelta = timedelta(hours=2)
+    mart: DeadlineRule | None = None
+    sources: tuple[tuple[str, DeadlineRule], ...] = ()
+
+    def source_rule(self, table: str) -> DeadlineRule | None:
+        return dict(self.sources).get(table)
 
 
 @dataclass(frozen=True)
@@ -33,6 +61,7 @@ class Zone:
     on_time_rate_target: float
     business_start: time
     business_end: time
+    freshness: ZoneFreshness = field(default_factory=ZoneFreshness)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -62,7 +91,59 @@ def _parse_hour(zone_code: str, field: str, value: object) -> time:
         ) from error
 
 
-def _parse_zone(raw: dict) -> Zone:
+def parse_duration(where: str, value: object) -> timedelta:
+    """Parse ``30m``, ``2h`` or ``1d``; raise ZoneConfigError naming ``where`` otherwise."""
+    match = DURATION_PATTERN.match(str(value).strip())
+    if not match:
+        raise ZoneConfigError(f"{where}={value!r} is not a duration such as 30m, 2h or 1d")
+    amount, unit = match.groups()
+    return timedelta(**{DURATION_UNITS[unit]: int(amount)})
+
+
+def _parse_deadline_rule(where: str, raw: object) -> DeadlineRule | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or "deadline" not in raw or "lower_bound" not in raw:
+        raise ZoneConfigError(f"{where} must be a mapping with deadline and lower_bound, or null")
+    try:
+        deadline = time.fromisoformat(str(raw["deadline"]))
+    except ValueError as error:
+        raise ZoneConfigError(
+            f"{where}.deadline={raw['deadline']!r} is not a HH:MM time"
+        ) from error
+    return DeadlineRule(
+        deadline=deadline,
+        lower_bound=parse_duration(f"{where}.lower_bound", raw["lower_bound"]),
+        every_day=bool(raw.get("every_day", False)),
+    )
+
+
+def _parse_freshness(code: str, defaults: dict, raw: object) -> ZoneFreshness:
+    """Merge the zone's ``freshness:`` block over ``freshness_defaults:``, key by key.
+
+    Source tables merge one level deeper, so a zone can override or drop (``null``) one table.
+    """
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ZoneConfigError(f"zone {code}: freshness must be a mapping")
+    merged = {**defaults, **raw}
+    sources = {**(defaults.get("sources") or {}), **(raw.get("sources") or {})}
+    where = f"zone {code}: freshness"
+    rules = {
+        table: _parse_deadline_rule(f"{where}.sources.{table}", rule)
+        for table, rule in sorted(sources.items())
+    }
+    return ZoneFreshness(
+        heartbeat_max_interval=parse_duration(
+            f"{where}.heartbeat_max_interval", merged.get("heartbeat_max_interval", "2h")
+        ),
+        mart=_parse_deadline_rule(f"{where}.mart", merged.get("mart")),
+        sources=tuple((table, rule) for table, rule in rules.items() if rule is not None),
+    )
+
+
+def _parse_zone(raw: dict, freshness_defaults: dict | None = None) -> Zone:
     code = validate_zone_code(raw.get("code"))
     missing = [
         field
@@ -97,6 +178,7 @@ def _parse_zone(raw: dict) -> Zone:
         on_time_rate_target=float(targets["on_time_rate"]),
         business_start=_parse_hour(code, "start", hours["start"]),
         business_end=_parse_hour(code, "end", hours["end"]),
+        freshness=_parse_freshness(code, freshness_defaults or {}, raw.get("freshness")),
     )
 
 
@@ -104,7 +186,10 @@ def load_zones(path: Path = ZONES_FILE) -> list[Zone]:
     """Parse the zone declaration; raise ZoneConfigError naming the faulty zone and field."""
     with open(path, encoding="utf-8") as handle:
         document = yaml.safe_load(handle) or {}
-    zones = [_parse_zone(raw) for raw in document.get("zones", [])]
+    freshness_defaults = document.get("freshness_defaults") or {}
+    if not isinstance(freshness_defaults, dict):
+        raise ZoneConfigError(f"{path}: freshness_defaults must be a mapping")
+    zones = [_parse_zone(raw, freshness_defaults) for raw in document.get("zones", [])]
     if not zones:
         raise ZoneConfigError(f"{path}: no zone declared under 'zones:'")
     codes = [zone.code for zone in zones]
