@@ -1,0 +1,91 @@
+"""Signals from Dagster runs and asset check evaluations, without a Dagster instance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from dagster_project.alert.signals import Signal
+
+PARTITION_TAG = "dagster/partition"
+ROOT_RUN_TAG = "dagster/root_run_id"
+RUN_FAILURE_CHECK = "run_failure"
+MASS_DELETE_CHECK = "mass_delete_guard"
+MASS_DELETE_ERROR = "MassDeleteRefused"
+MAX_OBSERVED_CHARS = 500
+
+
+def root_run_id(run_id: str, tags: Mapping[str, str]) -> str:
+    """Return the id of the first run in a retry chain: retries of one run count once."""
+    return tags.get(ROOT_RUN_TAG) or run_id
+
+
+def run_failure_signal(
+    job_name: str,
+    run_id: str,
+    tags: Mapping[str, str],
+    errors: Iterable[str],
+    zone_codes: Iterable[str] = (),
+) -> Signal:
+    """Describe a failed run; a refused mass delete gets its own check so it stands out."""
+    error_text = "\n".join(error for error in errors if error).strip()
+    refused = MASS_DELETE_ERROR in error_text
+    first_line = error_text.splitlines()[0] if error_text else "no error message recorded"
+    return Signal(
+        asset=f"job/{job_name}",
+        check=MASS_DELETE_CHECK if refused else RUN_FAILURE_CHECK,
+        failing=True,
+        summary="deletes refused by the mass-delete guard" if refused else "run failed",
+        zone=_zone_of(tags.get(PARTITION_TAG), zone_codes),
+        observed=first_line[:MAX_OBSERVED_CHARS],
+        expected="a successful run",
+        run_id=run_id,
+        occurrence=root_run_id(run_id, tags),
+    )
+
+
+def run_success_signals(job_name: str, run_id: str, tags: Mapping[str, str]) -> list[Signal]:
+    """Return passing signals for every run-level check of ``job_name``."""
+    return [
+        Signal(
+            asset=f"job/{job_name}",
+            check=check,
+            failing=False,
+            summary="run succeeded",
+            observed=f"run {run_id} succeeded",
+            run_id=run_id,
+            occurrence=root_run_id(run_id, tags),
+        )
+        for check in (RUN_FAILURE_CHECK, MASS_DELETE_CHECK)
+    ]
+
+
+def check_evaluation_signal(
+    asset_path: Iterable[str],
+    check_name: str,
+    passed: bool,
+    metadata: Mapping[str, object],
+    run_id: str,
+    tags: Mapping[str, str],
+    partition: str | None = None,
+    zone_codes: Iterable[str] = (),
+) -> Signal:
+    """Describe one asset check evaluation; the partition, when a zone code, names the zone."""
+    asset = "/".join(asset_path)
+    if partition:
+        asset += f"[{partition}]"
+    observed = ", ".join(f"{name}={value}" for name, value in sorted(metadata.items()))
+    return Signal(
+        asset=asset,
+        check=check_name,
+        failing=not passed,
+        summary="check passed" if passed else "check failed",
+        zone=_zone_of(partition, zone_codes),
+        observed=observed[:MAX_OBSERVED_CHARS] or "no metadata recorded",
+        expected="check passes",
+        run_id=run_id,
+        occurrence=root_run_id(run_id, tags),
+    )
+
+
+def _zone_of(partition: str | None, zone_codes: Iterable[str]) -> str | None:
+    return partition if partition in set(zone_codes) else None

@@ -1,0 +1,234 @@
+"""Dagster sensors that feed run, check, freshness and heartbeat signals to the dispatcher.
+
+The sensors only read the Dagster instance and hand signals over: storm control and delivery
+live in dispatch.py and incidents.py, and the evaluation in freshness.py and run_signals.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import yaml
+
+from dagster_project.alert.config import AlertConfig, load_alert_config
+from dagster_project.alert.dispatch import AlertDispatcher, DispatchReport, utc_now
+from dagster_project.alert.freshness import evaluate_heartbeat, evaluate_zone_freshness
+from dagster_project.alert.policies import EXTRACTION_PREFIX, ZONE_MART_KEY, heartbeat_window
+from dagster_project.alert.run_signals import (
+    check_evaluation_signal,
+    run_failure_signal,
+    run_success_signals,
+)
+from dagster_project.alert.signals import Signal, to_utc
+from dagster_project.zones import Zone
+
+EXTRACTION_DECLARATION = Path(__file__).resolve().parent.parent / "extract" / "base_operation.yml"
+# Extraction metadata keys that may hold the watermark after the run, most specific first.
+WATERMARK_KEYS = ("watermark_after", "watermark")
+CHECK_EVENTS_PER_TICK = 500
+FRESHNESS_INTERVAL_SECONDS = 60
+
+
+def declared_tables(path: Path = EXTRACTION_DECLARATION) -> list[str]:
+    """Return the source tables declared for extraction, in declaration order."""
+    with open(path, encoding="utf-8") as handle:
+        return list((yaml.safe_load(handle) or {}).get("tables") or {})
+
+
+def latest_materialization_time(
+    instance: dg.DagsterInstance, key: dg.AssetKey, partition: str | None = None
+) -> datetime | None:
+    records_filter = dg.AssetRecordsFilter(
+        asset_key=key, asset_partitions=[partition] if partition else None
+    )
+    records = instance.fetch_materializations(records_filter, limit=1).records
+    return datetime.fromtimestamp(records[0].timestamp, tz=UTC) if records else None
+
+
+def latest_watermark(instance: dg.DagsterInstance, key: dg.AssetKey) -> datetime | None:
+    """Return the source's last cursor value recorded by the latest extraction of ``key``."""
+    event = instance.get_latest_materialization_event(key)
+    if event is None or event.asset_materialization is None:
+        return None
+    metadata = event.asset_materialization.metadata
+    for name in WATERMARK_KEYS:
+        if name in metadata:
+            return to_utc(getattr(metadata[name], "value", metadata[name]))
+    return None
+
+
+def _run_errors(context: dg.RunFailureSensorContext) -> list[str]:
+    errors = []
+    for event in context.get_step_failure_events():
+        error = getattr(event.event_specific_data, "error", None)
+        if error is not None:
+            errors.append(f"{error.cls_name}: {error.message}")
+    errors.append(context.failure_event.message or "")
+    return errors
+
+
+def build_alert_sensors(
+    zones: Sequence[Zone],
+    tables: Sequence[str] | None = None,
+    config_loader: Callable[[], AlertConfig] = load_alert_config,
+    clock: Callable[[], datetime] = utc_now,
+) -> list[dg.SensorDefinition]:
+    """Build the four alert sensors; ``config_loader`` and ``clock`` are replaceable in tests."""
+    zones = list(zones)
+    zone_codes = [zone.code for zone in zones]
+    tables = list(tables) if tables is not None else declared_tables()
+
+    def dispatch(context, signals: list[Signal]) -> DispatchReport:
+        # The configuration is read at each evaluation, so the definitions load without the
+        # alert secrets and a fixed alerts.yml takes effect without a reload.
+        dispatcher = AlertDispatcher.from_config(config_loader(), zones, clock)
+        report = dispatcher.handle(signals)
+        for notice in report.delivered:
+            context.log.info(f"sent {notice.kind} for {notice.signal.asset} {notice.signal.check}")
+        for notice in report.failed:
+            context.log.error(
+                f"failed to deliver {notice.kind} for {notice.signal.asset} "
+                f"{notice.signal.check}; retried on the next evaluation"
+            )
+        return report
+
+    @dg.run_failure_sensor(
+        name="alert_on_run_failure",
+        monitor_all_code_locations=True,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
+    def alert_on_run_failure(context: dg.RunFailureSensorContext):
+        run = context.dagster_run
+        signal = run_failure_signal(
+            run.job_name, run.run_id, run.tags, _run_errors(context), zone_codes
+        )
+        dispatch(context, [signal])
+
+    @dg.run_status_sensor(
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        name="resolve_on_run_success",
+        monitor_all_code_locations=True,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
+    def resolve_on_run_success(context: dg.RunStatusSensorContext):
+        run = context.dagster_run
+        dispatch(context, run_success_signals(run.job_name, run.run_id, run.tags))
+
+    @dg.sensor(
+        name="alert_on_asset_check_failure",
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
+    def alert_on_asset_check_failure(context: dg.SensorEvaluationContext):
+        after = int(context.cursor) if context.cursor else None
+        records = context.instance.get_event_records(
+            dg.EventRecordsFilter(
+                event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, after_cursor=after
+            ),
+            limit=CHECK_EVENTS_PER_TICK,
+            ascending=True,
+        )
+        signals = []
+        for record in records:
+            evaluation = record.event_log_entry.dagster_event.event_specific_data
+            run = context.instance.get_run_by_id(record.run_id)
+            signals.append(
+                check_evaluation_signal(
+                    evaluation.asset_key.path,
+                    evaluation.check_name,
+                    evaluation.passed,
+                    {name: getattr(v, "value", v) for name, v in evaluation.metadata.items()},
+                    record.run_id,
+                    run.tags if run else {},
+                    partition=getattr(evaluation, "partition", None),
+                    zone_codes=zone_codes,
+                )
+            )
+        if not records:
+            return dg.SkipReason("no new asset check evaluation")
+        report = dispatch(context, signals)
+        # The cursor moves past every evaluation: a notice whose delivery failed stays claimable
+        # in the incident store and is retried on the next failing or passing evaluation.
+        context.update_cursor(str(records[-1].storage_id))
+        return dg.SkipReason(f"{len(signals)} evaluations, {len(report.delivered)} notices sent")
+
+    @dg.sensor(
+        name="alert_on_stale_data",
+        minimum_interval_seconds=FRESHNESS_INTERVAL_SECONDS,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
+    def alert_on_stale_data(context: dg.SensorEvaluationContext):
+        instance = context.instance
+        watermarks = {
+            table: latest_watermark(instance, dg.AssetKey([EXTRACTION_PREFIX, table]))
+            for table in tables
+        }
+        signals = []
+        for zone in zones:
+            last_publish = latest_materialization_time(instance, ZONE_MART_KEY, zone.code)
+            signals += evaluate_zone_freshness(
+                zone, clock(), source_watermarks=watermarks, last_publish=last_publish
+            )
+        report = dispatch(context, signals)
+        failing = sum(signal.failing for signal in signals)
+        return dg.SkipReason(f"{failing} stale, {len(report.delivered)} notices sent")
+
+    @dg.sensor(
+        name="alert_on_missed_heartbeat",
+        minimum_interval_seconds=FRESHNESS_INTERVAL_SECONDS,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
+    def alert_on_missed_heartbeat(context: dg.SensorEvaluationContext):
+        signals = heartbeat_signals(context.instance, zones, tables, clock())
+        report = dispatch(context, signals)
+        failing = sum(signal.failing for signal in signals)
+        return dg.SkipReason(f"{failing} missed, {len(report.delivered)} notices sent")
+
+    return [
+        alert_on_run_failure,
+        resolve_on_run_success,
+        alert_on_asset_check_failure,
+        alert_on_stale_data,
+        alert_on_missed_heartbeat,
+    ]
+
+
+def heartbeat_signals(
+    instance: dg.DagsterInstance, zones: Sequence[Zone], tables: Sequence[str], now: datetime
+) -> list[Signal]:
+    """Evaluate one heartbeat for the whole extraction (its oldest table) and one per zone mart.
+
+    One extraction signal, not one per table, so a stopped pipeline raises one alert for the
+    extraction rather than one per table.
+    """
+    last_by_table = {
+        table: latest_materialization_time(instance, dg.AssetKey([EXTRACTION_PREFIX, table]))
+        for table in tables
+    }
+    signals = []
+    if tables:
+        oldest = min(tables, key=lambda t: last_by_table[t] or datetime.min.replace(tzinfo=UTC))
+        signals.append(
+            evaluate_heartbeat(
+                last_by_table[oldest], heartbeat_window(zones), now, asset=EXTRACTION_PREFIX
+            )
+        )
+    for zone in zones:
+        signals.append(
+            evaluate_heartbeat(
+                latest_materialization_time(instance, ZONE_MART_KEY, zone.code),
+                zone.freshness.heartbeat_max_interval,
+                now,
+                asset=f"zone_mart[{zone.code}]",
+                zone=zone,
+            )
+        )
+    return signals
+
+
+def build_alert_definitions(zones: Sequence[Zone], **options) -> dg.Definitions:
+    """Return Definitions holding the alert sensors, for definitions.py to merge."""
+    return dg.Definitions(sensors=build_alert_sensors(zones, **options))
