@@ -1,0 +1,1 @@
+"""The audit gate: build a candidate mart per zone, audit it, decide whether it may publish."""

@@ -1,0 +1,203 @@
+"""Dagster assets of the gate: ``zone_candidate`` (build and audit) and ``zone_mart`` (publish).
+
+Both are partitioned by zone code. ``zone_candidate`` carries one blocking check per suite plus
+``volume`` and ``reconciliation``; when one fails, Dagster skips ``zone_mart`` for that zone in
+the same run, and the zone keeps its last published mart.
+
+Check metadata keys, stable for alerting: every check has ``zone_code``. Suite checks
+(``suite_<table>``) add ``table``, ``row_count``, ``rows_after_quarantine``,
+``evaluated_expectations``, ``successful_expectations``, ``failed_expectations`` (names),
+``quarantined_expectations``, ``quarantined_rows``, ``quarantine_share``,
+``max_quarantine_share``, ``failures`` (per failed expectation: name, type, on_failure,
+element_count, missing_count, unexpected_count, observed_value, unexpected_sample, error) and
+``report_path``. ``volume`` adds ``row_counts``, ``previous_row_counts``, ``previous_run_id``,
+``dropped_tables`` (table: share lost), ``max_drop_share``, ``min_dropped_rows``.
+``reconciliation`` adds ``candidate_total``, ``source_total``, ``difference``, ``tolerance``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import dagster as dg
+
+from dagster_project.gate.audit import suite_check_name
+from dagster_project.gate.candidate import candidate_path
+from dagster_project.gate.checks import (
+    DEFAULT_MAX_DROP_SHARE,
+    DEFAULT_MIN_DROPPED_ROWS,
+    DEFAULT_RECONCILIATION_TOLERANCE,
+    RECONCILIATION_CHECK,
+    VOLUME_CHECK,
+    CheckOutcome,
+)
+from dagster_project.gate.suites import load_suites, suite_tables
+from dagster_project.gate.zone_audit import (
+    GatePolicy,
+    audit_record_path,
+    audit_zone,
+    read_passed_audit,
+)
+from dagster_project.publish.embedded import publish_candidate, published_path
+from dagster_project.publish.log import PublishEntry
+from dagster_project.resources import WarehouseResource
+from dagster_project.settings import EXPECTATIONS_DIR, Settings, load_settings
+from dagster_project.zones import Zone
+
+GROUP = "zone_marts"
+
+
+class GateConfig(dg.Config):
+    """Thresholds of the volume and reconciliation checks, adjustable per run."""
+
+    max_drop_share: float = DEFAULT_MAX_DROP_SHARE
+    min_dropped_rows: int = DEFAULT_MIN_DROPPED_ROWS
+    reconciliation_tolerance: str = str(DEFAULT_RECONCILIATION_TOLERANCE)
+
+
+def _metadata_value(value: object) -> object:
+    if value is None:
+        return dg.MetadataValue.null()
+    if isinstance(value, dict | list | tuple):
+        return dg.MetadataValue.json(value)
+    return value
+
+
+def check_result(outcome: CheckOutcome, report_path: Path | None) -> dg.AssetCheckResult:
+    metadata = {key: _metadata_value(value) for key, value in outcome.metadata.items()}
+    if report_path is not None:
+        metadata["report_path"] = dg.MetadataValue.path(str(report_path))
+    return dg.AssetCheckResult(
+        check_name=outcome.name,
+        passed=outcome.passed,
+        metadata=metadata,
+        description=outcome.description,
+    )
+
+
+def _require_embedded(settings: Settings) -> None:
+    if settings.is_production:
+        # NOTE: the PostgreSQL variant (candidate schema, schema swap with grants in one
+        # transaction) is not built; production publishing stops here with this error.
+        raise NotImplementedError(
+            "ZONE_MARTS_MODE=production: publishing zone schemas to PostgreSQL is not "
+            "implemented yet; run the gate in embedded mode"
+        )
+
+
+def build_gate_definitions(
+    zones: list[Zone],
+    settings: Settings | None = None,
+    expectations_dir: Path = EXPECTATIONS_DIR,
+) -> dg.Definitions:
+    """Return the ``zone_candidate`` and ``zone_mart`` assets for ``zones``.
+
+    Needs the ``warehouse`` resource (WarehouseResource). The audited tables are those with a
+    suite in ``expectations_dir``; each is an upstream dbt model with the same asset key.
+    """
+    settings = settings or load_settings()
+    marts_dir = settings.marts_dir
+    partitions = dg.StaticPartitionsDefinition([zone.code for zone in zones])
+    tables = suite_tables(expectations_dir)
+    descriptions = {suite_check_name(table): f"Suite expectations/{table}.json" for table in tables}
+    descriptions[VOLUME_CHECK] = "No mart table lost too many rows since the last publish"
+    descriptions[RECONCILIATION_CHECK] = "Order-line net total equals the raw source total"
+    check_specs = [
+        dg.AssetCheckSpec(
+            name,
+            asset="zone_candidate",
+            blocking=True,
+            partitions_def=partitions,
+            description=description,
+        )
+        for name, description in descriptions.items()
+    ]
+
+    @dg.asset(
+        name="zone_candidate",
+        partitions_def=partitions,
+        deps=[dg.AssetKey([table]) for table in tables],
+        check_specs=check_specs,
+        group_name=GROUP,
+        kinds={"duckdb"},
+        description="The zone's rows of every mart, in a private file, audited before publishing.",
+    )
+    def zone_candidate(
+        context: dg.AssetExecutionContext, config: GateConfig, warehouse: WarehouseResource
+    ):
+        _require_embedded(settings)
+        zone_code = context.partition_key
+        policy = GatePolicy(
+            max_drop_share=config.max_drop_share,
+            min_dropped_rows=config.min_dropped_rows,
+            reconciliation_tolerance=Decimal(config.reconciliation_tolerance),
+        )
+        audit = audit_zone(
+            Path(warehouse.path),
+            marts_dir,
+            zone_code,
+            load_suites(expectations_dir),
+            context.run_id,
+            policy,
+        )
+        failed = [check.name for check in audit.checks if not check.passed]
+        context.log.info(
+            "zone %s: candidate %s, %d rows in %d tables, checks failed: %s, report %s",
+            zone_code,
+            audit.candidate,
+            sum(audit.row_counts.values()),
+            len(audit.row_counts),
+            ", ".join(failed) or "none",
+            audit.report_path,
+        )
+        yield dg.MaterializeResult(
+            metadata={
+                "zone_code": zone_code,
+                "candidate_path": dg.MetadataValue.path(str(audit.candidate)),
+                "row_counts": dg.MetadataValue.json(audit.row_counts),
+                "checks_failed": dg.MetadataValue.json(failed),
+                "report_path": dg.MetadataValue.path(str(audit.report_path)),
+            }
+        )
+        for check in audit.checks:
+            yield check_result(check, audit.report_path)
+
+    @dg.asset(
+        name="zone_mart",
+        partitions_def=partitions,
+        deps=[zone_candidate],
+        group_name=GROUP,
+        kinds={"duckdb"},
+        description="The zone's published mart, replaced atomically by an audited candidate.",
+    )
+    def zone_mart(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        _require_embedded(settings)
+        zone_code = context.partition_key
+        candidate = candidate_path(marts_dir, zone_code)
+        record = read_passed_audit(candidate)
+        target = published_path(marts_dir, zone_code)
+        entry = PublishEntry(
+            run_id=context.run_id,
+            zone_code=zone_code,
+            published_at=datetime.now(UTC),
+            source_watermarks=record["source_watermarks"],
+            row_counts=record["row_counts"],
+            checks_passed=record["checks_passed"],
+            checks_failed=record["checks_failed"],
+        )
+        publish_candidate(candidate, target, entry)
+        audit_record_path(candidate).unlink(missing_ok=True)
+        context.log.info("zone %s: published %s", zone_code, target)
+        return dg.MaterializeResult(
+            metadata={
+                "zone_code": zone_code,
+                "path": dg.MetadataValue.path(str(target)),
+                "published_at": entry.published_at.isoformat(timespec="seconds"),
+                "audit_run_id": record["run_id"],
+                "row_counts": dg.MetadataValue.json(entry.row_counts),
+            }
+        )
+
+    return dg.Definitions(assets=[zone_candidate, zone_mart])

@@ -1,0 +1,124 @@
+"""Load the Great Expectations suites kept as JSON files in expectations/, one per mart table.
+
+A suite file is the JSON form of ``gx.ExpectationSuite``. Two ``meta`` keys are ours:
+
+- on an expectation, ``"on_failure": "quarantine"`` moves the rows it rejects to the zone's
+  quarantine table instead of blocking the publish (row-level expectations only); the default,
+  ``"block"``, blocks the zone; ``"name"`` overrides the derived expectation name;
+- on the suite, ``"max_quarantine_share"`` caps the share of a table's rows that may be
+  quarantined before the zone is blocked anyway.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import great_expectations as gx
+
+ON_FAILURE_VALUES = ("block", "quarantine")
+
+# Quarantine is meant for a few rows mistyped in the Base Opération. Above 1 % of a table the
+# cause is more likely systematic (a broken join, a shifted column), and publishing the remaining
+# 99 % would hide it, so the zone is held.
+DEFAULT_MAX_QUARANTINE_SHARE = 0.01
+
+
+class SuiteError(ValueError):
+    """A suite file is invalid; the message names the file and the expectation at fault."""
+
+
+@dataclass(frozen=True)
+class MartSuite:
+    """One table's suite with the gate's reading of its meta keys."""
+
+    table: str
+    path: Path
+    suite: gx.ExpectationSuite
+    names: tuple[str, ...]
+    quarantined_names: frozenset[str]
+    max_quarantine_share: float
+
+
+def expectation_name(expectation: dict) -> str:
+    """Return ``meta.name`` or ``<type>:<columns>``, stable across runs for alerts and logs."""
+    meta = expectation.get("meta") or {}
+    if meta.get("name"):
+        return str(meta["name"])
+    kwargs = expectation.get("kwargs") or {}
+    columns = [
+        str(kwargs[key]) for key in ("column", "column_A", "column_B") if kwargs.get(key)
+    ] + [str(column) for column in kwargs.get("column_list") or []]
+    return f"{expectation['type']}:{','.join(columns)}" if columns else expectation["type"]
+
+
+def load_suite(path: Path) -> MartSuite:
+    """Read one suite file; raise SuiteError if any expectation would be dropped or is ambiguous."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise SuiteError(f"{path}: invalid JSON ({error})") from error
+    raw_expectations = document.get("expectations") or []
+    for position, expectation in enumerate(raw_expectations):
+        if "type" not in expectation:
+            raise SuiteError(f"{path}: expectation #{position + 1} has no 'type'")
+    # GX logs and drops an expectation whose type or arguments are invalid instead of raising,
+    # so a typo would silently remove a check: compare the counts.
+    gx_logger = logging.getLogger("great_expectations.core.expectation_suite")
+    previous_level = gx_logger.level
+    gx_logger.setLevel(logging.CRITICAL)
+    try:
+        suite = gx.ExpectationSuite(**document)
+    finally:
+        gx_logger.setLevel(previous_level)
+    if len(suite.expectations) != len(raw_expectations):
+        loaded = {expectation.expectation_type for expectation in suite.expectations}
+        dropped = [e["type"] for e in raw_expectations if e["type"] not in loaded]
+        raise SuiteError(
+            f"{path}: {len(raw_expectations)} expectations declared but "
+            f"{len(suite.expectations)} loaded; check the type and kwargs of: "
+            f"{', '.join(dropped) or 'an expectation with invalid kwargs'}"
+        )
+    names = tuple(expectation_name(expectation) for expectation in raw_expectations)
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise SuiteError(
+            f"{path}: expectation name(s) used twice: {', '.join(duplicates)}; "
+            "set a distinct meta.name on each"
+        )
+    quarantined = set()
+    for name, expectation in zip(names, raw_expectations, strict=True):
+        on_failure = (expectation.get("meta") or {}).get("on_failure", "block")
+        if on_failure not in ON_FAILURE_VALUES:
+            raise SuiteError(
+                f"{path}: expectation {name}: meta.on_failure={on_failure!r} is invalid; "
+                f"use one of {', '.join(ON_FAILURE_VALUES)}"
+            )
+        if on_failure == "quarantine":
+            quarantined.add(name)
+    share = (document.get("meta") or {}).get("max_quarantine_share", DEFAULT_MAX_QUARANTINE_SHARE)
+    if not isinstance(share, int | float) or not 0 <= share <= 1:
+        raise SuiteError(f"{path}: meta.max_quarantine_share={share!r} must be between 0 and 1")
+    return MartSuite(
+        table=path.stem,
+        path=path,
+        suite=suite,
+        names=names,
+        quarantined_names=frozenset(quarantined),
+        max_quarantine_share=float(share),
+    )
+
+
+def load_suites(directory: Path) -> dict[str, MartSuite]:
+    """Load every ``<table>.json`` in ``directory``, keyed by mart table name."""
+    suites = {path.stem: load_suite(path) for path in sorted(directory.glob("*.json"))}
+    if not suites:
+        raise SuiteError(f"{directory}: no suite file (<mart table>.json) found")
+    return suites
+
+
+def suite_tables(directory: Path) -> list[str]:
+    """Return the mart tables that have a suite file, without loading Great Expectations."""
+    return sorted(path.stem for path in directory.glob("*.json"))

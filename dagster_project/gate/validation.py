@@ -1,0 +1,129 @@
+"""Validate candidate tables against their suites with Great Expectations over pandas.
+
+DuckDB is read into pandas (nullable Int32/Int64, boolean and datetime dtypes) because Great
+Expectations 1.24 over SQLAlchemy on DuckDB reports every expectation as failed: it reads the
+results after the connection is closed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from dagster_project.gate.suites import MartSuite, expectation_name
+
+# How far past "now" an event time or date may lie before it counts as a data error. Local
+# dates in Indian/Reunion (UTC+4) are already tomorrow's date for four hours of every UTC day,
+# and source clocks drift a little, so one day.
+EVENT_TOLERANCE = timedelta(days=1)
+# Planned and due dates lie in the future legitimately; past this horizon they are typos
+# (2099, 20261 ...).
+PLANNING_HORIZON = timedelta(days=3 * 366)
+# Rejected values kept per expectation for the report and the check metadata.
+SAMPLE_SIZE = 5
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    """The result of one expectation on one table, reduced to what alerts and reports show."""
+
+    name: str
+    expectation_type: str
+    success: bool
+    on_failure: str
+    element_count: int | None
+    missing_count: int | None
+    unexpected_count: int | None
+    observed_value: str | None
+    unexpected_sample: tuple[str, ...]
+    error: str | None
+    unexpected_rows: tuple[int, ...] = field(default=(), repr=False)
+
+    def as_metadata(self) -> dict:
+        return {
+            "name": self.name,
+            "type": self.expectation_type,
+            "on_failure": self.on_failure,
+            "element_count": self.element_count,
+            "missing_count": self.missing_count,
+            "unexpected_count": self.unexpected_count,
+            "observed_value": self.observed_value,
+            "unexpected_sample": list(self.unexpected_sample),
+            "error": self.error,
+        }
+
+
+def suite_parameters(now: datetime) -> dict[str, object]:
+    """Return the ``$PARAMETER`` values suites may use for bounds relative to the run time.
+
+    ``max_event_at`` compares with UTC timestamps; ``max_event_date`` and ``max_planned_date``
+    with dates, which DuckDB hands to pandas as naive datetimes.
+    """
+    now_utc = pd.Timestamp(now).tz_convert("UTC")
+    today = now_utc.tz_localize(None).normalize()
+    return {
+        "max_event_at": now_utc + EVENT_TOLERANCE,
+        "max_event_date": today + EVENT_TOLERANCE,
+        "max_planned_date": today + PLANNING_HORIZON,
+    }
+
+
+class SuiteValidator:
+    """An ephemeral Great Expectations context reused for every table of one audit."""
+
+    def __init__(self) -> None:
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        logging.getLogger("great_expectations").setLevel(logging.WARNING)
+        self._context = gx.get_context(mode="ephemeral")
+        self._context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        self._batch_definition = (
+            self._context.data_sources.add_pandas("candidate")
+            .add_dataframe_asset("table")
+            .add_batch_definition_whole_dataframe("whole_table")
+        )
+
+    def validate(
+        self, suite: MartSuite, frame: pd.DataFrame, parameters: dict[str, object]
+    ) -> tuple[list[ExpectationOutcome], object]:
+        """Return one outcome per expectation of ``suite`` and the raw GX validation result.
+
+        Rows are identified by their position in ``frame``, which must have a RangeIndex.
+        """
+        batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        result = batch.validate(
+            suite.suite,
+            result_format={"result_format": "COMPLETE"},
+            expectation_parameters=parameters,
+        )
+        # GX groups expectations by the metrics they share, so results come back out of suite
+        # order: name each one from its own configuration.
+        outcomes = [_outcome(suite, item) for item in result.results]
+        return outcomes, result
+
+
+def _outcome(suite: MartSuite, item) -> ExpectationOutcome:
+    config = item.expectation_config
+    name = expectation_name({"type": config.type, "kwargs": config.kwargs, "meta": config.meta})
+    details = item.result or {}
+    exception = item.exception_info or {}
+    error = exception.get("exception_message") if exception.get("raised_exception") else None
+    observed = details.get("observed_value")
+    sample = details.get("partial_unexpected_list") or []
+    return ExpectationOutcome(
+        name=name,
+        expectation_type=config.type,
+        success=bool(item.success),
+        on_failure="quarantine" if name in suite.quarantined_names else "block",
+        element_count=details.get("element_count"),
+        missing_count=details.get("missing_count"),
+        unexpected_count=details.get("unexpected_count"),
+        observed_value=None if observed is None else str(observed),
+        unexpected_sample=tuple(str(value) for value in sample[:SAMPLE_SIZE]),
+        error=error,
+        unexpected_rows=tuple(int(row) for row in details.get("unexpected_index_list") or []),
+    )

@@ -1,0 +1,173 @@
+"""Build and audit one zone's candidate, and record the verdict next to it for the publish step.
+
+The record (``<zone>.audit.json``) carries the candidate file's size and modification time, so
+the publish step refuses a candidate that failed its audit or changed after it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from dagster_project.gate.audit import audit_table, missing_table_check
+from dagster_project.gate.candidate import (
+    MART_SCHEMA,
+    WAREHOUSE_ALIAS,
+    CandidateError,
+    candidate_path,
+    copy_zone_tables,
+    count_rows,
+    list_warehouse_tables,
+    open_candidate,
+)
+from dagster_project.gate.checks import (
+    DEFAULT_MAX_DROP_SHARE,
+    DEFAULT_MIN_DROPPED_ROWS,
+    DEFAULT_RECONCILIATION_TOLERANCE,
+    CheckOutcome,
+    check_reconciliation,
+    check_volume,
+)
+from dagster_project.gate.report import REPORTS_DIRNAME, render_report, write_report
+from dagster_project.gate.suites import MartSuite
+from dagster_project.gate.validation import SuiteValidator, suite_parameters
+from dagster_project.publish.embedded import published_path
+from dagster_project.publish.log import read_last_publish, read_source_watermarks
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    max_drop_share: float = DEFAULT_MAX_DROP_SHARE
+    min_dropped_rows: int = DEFAULT_MIN_DROPPED_ROWS
+    reconciliation_tolerance: Decimal = DEFAULT_RECONCILIATION_TOLERANCE
+
+
+@dataclass
+class ZoneAudit:
+    zone_code: str
+    run_id: str
+    audited_at: datetime
+    candidate: Path
+    checks: list[CheckOutcome]
+    row_counts: dict[str, int]
+    source_watermarks: list[dict] = field(default_factory=list)
+    report_path: Path | None = None
+
+    @property
+    def passed(self) -> bool:
+        return all(check.passed for check in self.checks)
+
+
+def audit_record_path(candidate: Path) -> Path:
+    return candidate.with_suffix(".audit.json")
+
+
+def audit_zone(
+    warehouse_path: Path,
+    marts_dir: Path,
+    zone_code: str,
+    suites: dict[str, MartSuite],
+    run_id: str,
+    policy: GatePolicy = GatePolicy(),
+    now: datetime | None = None,
+) -> ZoneAudit:
+    """Build the zone's candidate from the warehouse and run every gate check on it."""
+    now = now or datetime.now(UTC)
+    candidate = candidate_path(marts_dir, zone_code)
+    audit_record_path(candidate).unlink(missing_ok=True)
+    previous_run_id, previous_counts = read_last_publish(published_path(marts_dir, zone_code))
+    expectations_by_table = {}
+    with open_candidate(warehouse_path, candidate) as connection:
+        tables = list_warehouse_tables(connection, MART_SCHEMA)
+        if not tables:
+            raise CandidateError(
+                f"no table in schema {MART_SCHEMA} of {warehouse_path}: run dbt first"
+            )
+        unaudited = sorted(set(tables) - set(suites))
+        if unaudited:
+            raise CandidateError(
+                f"mart table(s) without a suite: {', '.join(unaudited)}; add "
+                "expectations/<table>.json for each, since an unaudited table is never published"
+            )
+        copy_zone_tables(connection, zone_code, tables)
+        watermarks = read_source_watermarks(connection, WAREHOUSE_ALIAS)
+        checks = [
+            check_reconciliation(connection, zone_code, tables, policy.reconciliation_tolerance)
+        ]
+        validator = SuiteValidator()
+        parameters = suite_parameters(now)
+        for table, suite in suites.items():
+            if table not in tables:
+                checks.append(missing_table_check(table, zone_code))
+                continue
+            check, outcomes = audit_table(
+                connection, validator, suite, zone_code, parameters, run_id, now
+            )
+            checks.append(check)
+            expectations_by_table[table] = outcomes
+        row_counts = {table: count_rows(connection, table) for table in tables}
+    checks.append(
+        check_volume(
+            zone_code,
+            row_counts,
+            previous_counts,
+            previous_run_id,
+            policy.max_drop_share,
+            policy.min_dropped_rows,
+        )
+    )
+    audit = ZoneAudit(zone_code, run_id, now, candidate, checks, row_counts, watermarks)
+    html = render_report(
+        zone_code, run_id, now.isoformat(timespec="seconds"), checks, expectations_by_table
+    )
+    stamp = now.strftime("%Y%m%dT%H%M%S")
+    audit.report_path = write_report(candidate.parent / REPORTS_DIRNAME, zone_code, stamp, html)
+    write_audit_record(audit)
+    return audit
+
+
+def _fingerprint(path: Path) -> list[int]:
+    status = path.stat()
+    return [status.st_size, status.st_mtime_ns]
+
+
+def write_audit_record(audit: ZoneAudit) -> None:
+    record = {
+        "zone_code": audit.zone_code,
+        "run_id": audit.run_id,
+        "audited_at": audit.audited_at.isoformat(),
+        "passed": audit.passed,
+        "checks_passed": [check.name for check in audit.checks if check.passed],
+        "checks_failed": [check.name for check in audit.checks if not check.passed],
+        "row_counts": audit.row_counts,
+        "source_watermarks": audit.source_watermarks,
+        "report_path": str(audit.report_path),
+        "candidate_fingerprint": _fingerprint(audit.candidate),
+    }
+    audit_record_path(audit.candidate).write_text(
+        json.dumps(record, indent=2, default=str), encoding="utf-8"
+    )
+
+
+def read_passed_audit(candidate: Path) -> dict:
+    """Return the audit record of ``candidate``; raise CandidateError unless it may publish."""
+    record_path = audit_record_path(candidate)
+    if not candidate.exists() or not record_path.exists():
+        raise CandidateError(
+            f"no audited candidate at {candidate}: materialize zone_candidate for this zone first"
+        )
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    if not record["passed"]:
+        raise CandidateError(
+            f"candidate {candidate} failed its audit (run {record['run_id']}): "
+            f"{', '.join(record['checks_failed'])}; the zone keeps its last published mart"
+        )
+    if record["candidate_fingerprint"] != _fingerprint(candidate):
+        raise CandidateError(
+            f"candidate {candidate} changed after its audit (run {record['run_id']}); "
+            "materialize zone_candidate again"
+        )
+    return record

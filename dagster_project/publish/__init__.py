@@ -1,0 +1,1 @@
+"""Publishing: swap an audited candidate into place as a zone's mart, atomically."""
