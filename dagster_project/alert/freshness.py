@@ -96,6 +96,8 @@ def evaluate_deadline(
 ) -> Signal:
     """Evaluate one deadline rule; ``what`` names the observed time in the message."""
     missed = first_missed_deadline(zone, rule, observed_at, now)
+    # With nothing ever observed, the first missed deadline is only the end of the lookback.
+    since = missed if observed_at is not None else None
     local_deadline = rule.deadline.strftime("%H:%M")
     expected = f"{what} at or after {local_deadline} - {_format_delta(rule.lower_bound)} local"
     observed = _format_local(zone, observed_at) if observed_at else "none recorded"
@@ -105,7 +107,7 @@ def evaluate_deadline(
         failing=missed is not None,
         summary=f"no new {what} by the {local_deadline} deadline" if missed else "on time",
         zone=zone.code,
-        since=missed,
+        since=since,
         observed=f"{what} {observed}",
         expected=expected,
         occurrence=missed.isoformat() if missed else None,

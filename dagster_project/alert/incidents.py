@@ -72,7 +72,10 @@ class IncidentStore:
         self.reminder_interval = reminder_interval
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._transaction() as connection:
-            connection.executescript(SCHEMA)
+            # executescript() would commit on its own, so statements run one by one.
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    connection.execute(statement)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

@@ -1,0 +1,60 @@
+"""The ``status`` subcommand: what each zone last published and what is stale."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dagster_project.alert.status import read_watermarks, zone_status
+from dagster_project.settings import ZONES_FILE, SettingsError, load_settings
+from dagster_project.zones import ZoneConfigError, load_zones
+
+
+def register_commands(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "status",
+        help="print each zone's last publish and freshness; exit 1 if anything is stale or failed",
+    )
+    parser.add_argument(
+        "--zones-file", type=Path, default=ZONES_FILE, help="zone declaration (marts/zones.yml)"
+    )
+    parser.add_argument("--zone", action="append", help="only this zone code (repeatable)")
+    parser.set_defaults(handler=run_status)
+
+
+def run_status(args: argparse.Namespace, now: datetime | None = None) -> int:
+    """Print the status of every zone; return 1 when any line is a problem, 2 on bad settings."""
+    try:
+        settings = load_settings()
+        zones = load_zones(args.zones_file)
+    except (SettingsError, ZoneConfigError, FileNotFoundError) as error:
+        print(f"status: {error}")
+        return 2
+    if args.zone:
+        unknown = sorted(set(args.zone) - {zone.code for zone in zones})
+        if unknown:
+            print(f"status: unknown zone code(s) {', '.join(unknown)} in {args.zones_file}")
+            return 2
+        zones = [zone for zone in zones if zone.code in args.zone]
+    now = now or datetime.now(UTC)
+    problems = 0
+    if settings.is_production:
+        # NOTE: production marts are PostgreSQL schemas, which this command does not read yet.
+        print(
+            "status: ZONE_MARTS_MODE=production is not supported yet; "
+            "it reads the embedded marts/<zone>.duckdb files only"
+        )
+        return 2
+    watermarks, warehouse_problem = read_watermarks(settings.warehouse_path)
+    if warehouse_problem:
+        print(f"FAIL {warehouse_problem}")
+        problems += 1
+    for zone in zones:
+        status = zone_status(zone, now, settings.marts_dir, watermarks)
+        print(f"{zone.code} ({zone.name}, {zone.time_zone})")
+        for line in status.lines:
+            print(f"  {line}")
+        problems += status.problems
+    print(f"{problems} problem(s)" if problems else "all zones fresh")
+    return 1 if problems else 0

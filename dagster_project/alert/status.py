@@ -1,0 +1,138 @@
+"""Read the state of each zone from files: its published mart and the warehouse watermarks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from dagster_project.alert.freshness import evaluate_zone_freshness
+from dagster_project.alert.messages import format_local
+from dagster_project.alert.signals import Signal, to_utc
+from dagster_project.zones import Zone
+
+PUBLISH_LOG_TABLE = "_publish_log"
+EXTRACT_STATE_TABLE = "raw._extract_state"
+# Column holding the source table name in raw._extract_state, by preference.
+TABLE_NAME_COLUMNS = ("table_name", "source_table", "table")
+PASSED_COLUMNS = ("checks_passed", "passed_checks")
+FAILED_COLUMNS = ("checks_failed", "failed_checks")
+
+
+@dataclass
+class ZoneStatus:
+    """Lines to print for one zone and whether any of them is a problem."""
+
+    zone: Zone
+    lines: list[str] = field(default_factory=list)
+    problems: int = 0
+
+    def add(self, line: str, problem: bool = False) -> None:
+        self.lines.append(("FAIL " if problem else "ok   ") + line)
+        self.problems += int(problem)
+
+
+def _fetch_dicts(connection: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
+    cursor = connection.execute(sql)
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _first_present(row: dict, names: tuple[str, ...]) -> object:
+    return next((row[name] for name in names if name in row), None)
+
+
+def read_watermarks(warehouse_path: Path) -> tuple[dict[str, datetime | None], str | None]:
+    """Return watermarks per source table from raw._extract_state, and a problem if unreadable."""
+    if not warehouse_path.exists():
+        return {}, f"warehouse {warehouse_path} not found: run the extraction first"
+    try:
+        connection = duckdb.connect(str(warehouse_path), read_only=True)
+    except duckdb.Error as error:
+        return {}, f"warehouse {warehouse_path} cannot be opened read-only: {error}"
+    try:
+        rows = _fetch_dicts(connection, f"select * from {EXTRACT_STATE_TABLE}")
+    except duckdb.CatalogException:
+        return {}, f"{warehouse_path} has no {EXTRACT_STATE_TABLE}: run the extraction first"
+    finally:
+        connection.close()
+    watermarks = {}
+    for row in rows:
+        table = _first_present(row, TABLE_NAME_COLUMNS)
+        if table is not None:
+            watermarks[str(table)] = to_utc(row.get("watermark"))
+    return watermarks, None
+
+
+def read_last_publish(mart_path: Path) -> tuple[dict | None, str | None]:
+    """Return the latest _publish_log row of a zone mart file, or a problem line."""
+    if not mart_path.exists():
+        return None, f"mart {mart_path} not found: the zone was never published"
+    try:
+        connection = duckdb.connect(str(mart_path), read_only=True)
+    except duckdb.Error as error:
+        return None, f"mart {mart_path} cannot be opened read-only: {error}"
+    try:
+        rows = _fetch_dicts(
+            connection,
+            f"select * from {PUBLISH_LOG_TABLE} order by published_at desc limit 1",
+        )
+    except duckdb.CatalogException:
+        return None, f"mart {mart_path} has no {PUBLISH_LOG_TABLE} table"
+    finally:
+        connection.close()
+    if not rows:
+        return None, f"mart {mart_path}: {PUBLISH_LOG_TABLE} is empty"
+    return rows[0], None
+
+
+def _has_failures(value: object) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, int | float):
+        return value > 0
+    if isinstance(value, list | tuple | dict):
+        return len(value) > 0
+    return str(value).strip() not in ("", "0", "[]", "{}")
+
+
+def zone_status(
+    zone: Zone,
+    now: datetime,
+    marts_dir: Path,
+    watermarks: dict[str, datetime | None],
+) -> ZoneStatus:
+    """Describe the zone's last publish and the freshness of its mart and source tables."""
+    status = ZoneStatus(zone)
+    publish, problem = read_last_publish(marts_dir / f"{zone.code}.duckdb")
+    published_at = None
+    if problem:
+        status.add(problem, problem=True)
+    else:
+        published_at = to_utc(publish.get("published_at"))
+        when = format_local(published_at, zone) if published_at else "unknown time"
+        failed = _first_present(publish, FAILED_COLUMNS)
+        status.add(
+            f"last publish {when}, run {publish.get('run_id')}, "
+            f"checks passed: {_first_present(publish, PASSED_COLUMNS)}, failed: {failed}",
+            problem=_has_failures(failed),
+        )
+    for signal in evaluate_zone_freshness(
+        zone, now, source_watermarks=watermarks, last_publish=published_at
+    ):
+        # A missing mart or warehouse already has its own line; repeating it per check is noise.
+        is_mart = signal.asset.startswith("zone_mart")
+        if (is_mart and problem) or (not is_mart and not watermarks):
+            continue
+        status.add(_describe(signal, zone), problem=signal.failing)
+    return status
+
+
+def _describe(signal: Signal, zone: Zone) -> str:
+    text = f"{signal.asset} {signal.check.split('[', 1)[0]}: {signal.observed}"
+    if signal.failing:
+        since = f" since {format_local(signal.since, zone)}" if signal.since else ""
+        text += f"; STALE{since}, {signal.summary}"
+    return text

@@ -1,0 +1,147 @@
+"""Storm control end to end: real SMTP and web hook receivers, an injected clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alert_receivers import SmtpReceiver, WebhookReceiver
+
+from dagster_project.alert.dispatch import AlertDispatcher, AppriseSender
+from dagster_project.alert.incidents import IncidentStore
+from dagster_project.alert.run_signals import run_failure_signal, run_success_signals
+from dagster_project.zones import load_zones
+
+START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpReceiver]:
+    receiver = SmtpReceiver()
+    receiver.controller.start()
+    yield receiver
+    receiver.controller.stop()
+
+
+@pytest.fixture
+def webhook() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver()
+    receiver.start()
+    yield receiver
+    receiver.stop()
+
+
+def make_dispatcher(tmp_path, receivers: list[str], clock: Clock) -> AlertDispatcher:
+    return AlertDispatcher(
+        store=IncidentStore(tmp_path / "state.sqlite", reminder_interval=timedelta(hours=4)),
+        zones=load_zones(),
+        ui_base_url="http://127.0.0.1:3000",
+        send=AppriseSender(receivers),
+        clock=clock,
+    )
+
+
+def failed_attempt(root: str, attempt: int):
+    run_id = root if attempt == 0 else f"{root}-retry{attempt}"
+    tags = {} if attempt == 0 else {"dagster/root_run_id": root}
+    return run_failure_signal("refresh", run_id, tags, ["DuckDBError: disk full"])
+
+
+def test_five_hour_incident_sends_three_messages(tmp_path, smtp, webhook):
+    clock = Clock(START)
+    dispatcher = make_dispatcher(tmp_path, [smtp.url, webhook.url], clock)
+    for run in range(11):
+        clock.now = START + timedelta(minutes=30 * run)
+        for attempt in range(4):
+            dispatcher.handle([failed_attempt(f"run{run}", attempt)])
+    clock.now = START + timedelta(minutes=330)
+    dispatcher.handle(run_success_signals("refresh", "run11", {}))
+    dispatcher.handle(run_success_signals("refresh", "run12", {}))
+
+    assert len(webhook.bodies) == 3
+    assert "FAILED: run_failure on job/refresh" in webhook.titles[0]
+    assert "STILL FAILING" in webhook.titles[1]
+    assert "Occurrences: 9" in webhook.bodies[1]["message"]
+    assert "RESOLVED" in webhook.titles[2]
+    assert len(smtp.messages) == 3
+    assert "http://127.0.0.1:3000/runs/run0" in smtp.messages[0]
+
+
+def test_alert_body_names_error_and_run(tmp_path, webhook):
+    dispatcher = make_dispatcher(tmp_path, [webhook.url], Clock(START))
+    dispatcher.handle([failed_attempt("run7", 0)])
+    body = webhook.bodies[0]["message"]
+    assert "Observed: DuckDBError: disk full" in body
+    assert "Since: 2026-03-02 08:00 UTC" in body
+    assert "http://127.0.0.1:3000/runs/run7" in body
+
+
+def test_failed_delivery_retried_until_received(tmp_path):
+    receiver = WebhookReceiver()
+    clock = Clock(START)
+    dispatcher = make_dispatcher(tmp_path, [receiver.url], clock)
+
+    first = dispatcher.handle([failed_attempt("run0", 0)])
+    clock.now += timedelta(minutes=30)
+    second = dispatcher.handle([failed_attempt("run1", 0)])
+    assert len(first.failed) == 1
+    assert len(second.failed) == 1
+    assert dispatcher.store.open_incidents()[0]["announced_at"] is None
+
+    receiver.start()
+    try:
+        clock.now += timedelta(minutes=30)
+        third = dispatcher.handle([failed_attempt("run2", 0)])
+        clock.now += timedelta(minutes=30)
+        dispatcher.handle([failed_attempt("run3", 0)])
+    finally:
+        receiver.stop()
+    assert [notice.kind for notice in third.delivered] == ["alert"]
+    assert len(receiver.bodies) == 1
+    assert "Occurrences: 3" in receiver.bodies[0]["message"]
+    assert dispatcher.store.open_incidents()[0]["announced_at"] is not None
+
+
+def test_failed_resolution_retried(tmp_path, webhook):
+    clock = Clock(START)
+    dispatcher = make_dispatcher(tmp_path, [webhook.url], clock)
+    dispatcher.handle([failed_attempt("run0", 0)])
+    webhook.stop()
+    down = dispatcher.handle(run_success_signals("refresh", "run1", {}))
+    webhook.start()
+    up = dispatcher.handle(run_success_signals("refresh", "run2", {}))
+    assert [notice.kind for notice in down.failed] == ["resolution"]
+    assert [notice.kind for notice in up.delivered] == ["resolution"]
+    assert dispatcher.store.open_incidents() == []
+    assert len(webhook.bodies) == 2
+
+
+def test_unannounced_incident_closes_silently(tmp_path):
+    receiver = WebhookReceiver()
+    dispatcher = make_dispatcher(tmp_path, [receiver.url], Clock(START))
+    dispatcher.handle([failed_attempt("run0", 0)])
+    receiver.start()
+    try:
+        report = dispatcher.handle(run_success_signals("refresh", "run1", {}))
+    finally:
+        receiver.stop()
+    assert report.delivered == []
+    assert receiver.bodies == []
+    assert dispatcher.store.open_incidents() == []
+
+
+def test_mass_delete_refusal_has_own_check(tmp_path, webhook):
+    dispatcher = make_dispatcher(tmp_path, [webhook.url], Clock(START))
+    error = "MassDeleteRefused: sales_orders: 400 of 1000 rows (40 %) > max_delete_share 0.10"
+    dispatcher.handle([run_failure_signal("reconcile", "run0", {}, [error])])
+    assert "mass_delete_guard on job/reconcile" in webhook.titles[0]
+    assert "max_delete_share" in webhook.bodies[0]["message"]
