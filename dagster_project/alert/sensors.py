@@ -64,8 +64,13 @@ def _run_errors(context: dg.RunFailureSensorContext) -> list[str]:
     errors = []
     for event in context.get_step_failure_events():
         error = getattr(event.event_specific_data, "error", None)
-        if error is not None:
-            errors.append(f"{error.cls_name}: {error.message}")
+        # Dagster wraps the user's exception (MassDeleteRefused, say) in its own: list the
+        # innermost cause first, since that is the line the message shows.
+        chain = []
+        while error is not None:
+            chain.append(f"{error.cls_name}: {error.message.strip()}")
+            error = error.cause
+        errors.extend(reversed(chain))
     errors.append(context.failure_event.message or "")
     return errors
 

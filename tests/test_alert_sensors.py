@@ -1,0 +1,139 @@
+"""Alert sensors evaluated in-process against an ephemeral Dagster instance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import pytest
+from alert_receivers import WebhookReceiver
+
+from dagster_project.alert.config import AlertConfig
+from dagster_project.alert.sensors import build_alert_sensors
+from dagster_project.zones import load_zones
+
+
+class MassDeleteRefused(RuntimeError):
+    """Same name as the extraction's guard error, which the sensor recognises by name."""
+
+
+@pytest.fixture
+def webhook() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver()
+    receiver.start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def zones():
+    return [zone for zone in load_zones() if zone.code == "idf"]
+
+
+def sensors_by_name(tmp_path, webhook, zones, now=None):
+    config = AlertConfig(
+        receivers=(webhook.url,),
+        dagster_ui_url="http://dagster.test",
+        reminder_interval=timedelta(hours=4),
+        state_path=tmp_path / "state.sqlite",
+    )
+    sensors = build_alert_sensors(
+        zones,
+        tables=["sales_orders"],
+        config_loader=lambda: config,
+        clock=(lambda: now) if now else (lambda: datetime.now(UTC)),
+    )
+    return {sensor.name: sensor for sensor in sensors}
+
+
+def test_run_failure_sensor_reports_mass_delete(tmp_path, webhook, zones):
+    @dg.op
+    def reconcile_deletes():
+        raise MassDeleteRefused("sales_orders: 400 of 1000 rows (40 %) exceeds max_delete_share")
+
+    @dg.job
+    def reconcile():
+        reconcile_deletes()
+
+    instance = dg.DagsterInstance.ephemeral()
+    result = reconcile.execute_in_process(instance=instance, raise_on_error=False)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="alert_on_run_failure",
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        dagster_event=result.get_run_failure_event(),
+    ).for_run_failure()
+    sensors_by_name(tmp_path, webhook, zones)["alert_on_run_failure"](context)
+
+    assert len(webhook.bodies) == 1
+    assert "mass_delete_guard on job/reconcile" in webhook.titles[0]
+    assert "max_delete_share" in webhook.bodies[0]["message"]
+    assert f"http://dagster.test/runs/{result.run_id}" in webhook.bodies[0]["message"]
+
+
+def test_check_failure_sensor_reports_observed_value(tmp_path, webhook, zones):
+    partitions = dg.StaticPartitionsDefinition(["idf"])
+
+    @dg.asset(
+        partitions_def=partitions,
+        check_specs=[dg.AssetCheckSpec("row_volume", asset="zone_candidate", blocking=True)],
+    )
+    def zone_candidate():
+        yield dg.MaterializeResult()
+        yield dg.AssetCheckResult(
+            check_name="row_volume", passed=False, metadata={"drop_share": 0.62}
+        )
+
+    instance = dg.DagsterInstance.ephemeral()
+    dg.materialize([zone_candidate], instance=instance, partition_key="idf", raise_on_error=False)
+    sensor = sensors_by_name(tmp_path, webhook, zones)["alert_on_asset_check_failure"]
+    context = dg.build_sensor_context(instance=instance)
+    sensor(context)
+
+    assert len(webhook.bodies) == 1
+    assert "row_volume on zone_candidate" in webhook.titles[0]
+    assert "drop_share=0.62" in webhook.bodies[0]["message"]
+    assert context.cursor is not None
+
+
+def test_freshness_sensor_reads_watermark(tmp_path, webhook, zones):
+    @dg.asset(key=["base_operation", "sales_orders"])
+    def sales_orders():
+        # Friday 6 March 2026, 16:30 in Paris.
+        return dg.MaterializeResult(metadata={"watermark": "2026-03-06T15:30:00+00:00"})
+
+    instance = dg.DagsterInstance.ephemeral()
+    dg.materialize([sales_orders], instance=instance)
+    saturday = datetime(2026, 3, 7, 12, 0, tzinfo=UTC)
+    monday_late = datetime(2026, 3, 9, 10, 0, tzinfo=UTC)
+
+    quiet = sensors_by_name(tmp_path, webhook, zones, now=saturday)["alert_on_stale_data"]
+    quiet(dg.build_sensor_context(instance=instance))
+    sales_alerts_on_saturday = [t for t in webhook.titles if "sales_orders" in t]
+    late = sensors_by_name(tmp_path, webhook, zones, now=monday_late)["alert_on_stale_data"]
+    late(dg.build_sensor_context(instance=instance))
+
+    assert sales_alerts_on_saturday == []
+    assert [t for t in webhook.titles if "sales_orders" in t] == [
+        "[zone-marts] FAILED: data_freshness[idf] on base_operation/sales_orders (idf)"
+    ]
+
+
+def test_heartbeat_sensor_alerts_without_runs(tmp_path, webhook, zones):
+    instance = dg.DagsterInstance.ephemeral()
+    sunday_night = datetime(2026, 3, 8, 2, 0, tzinfo=UTC)
+    sensor = sensors_by_name(tmp_path, webhook, zones, now=sunday_night)
+    sensor["alert_on_missed_heartbeat"](dg.build_sensor_context(instance=instance))
+    assert sorted(webhook.titles) == [
+        "[zone-marts] FAILED: heartbeat on base_operation",
+        "[zone-marts] FAILED: heartbeat on zone_mart[idf] (idf)",
+    ]
+
+
+def test_alert_definitions_load(zones):
+    from dagster_project.alert import build_alert_definitions
+
+    definitions = build_alert_definitions(zones, tables=["sales_orders"])
+    dg.Definitions.validate_loadable(definitions)
+    assert len(list(definitions.sensors)) == 5
