@@ -1,0 +1,1 @@
+"""Zone context: the zone declaration and local calendars, loaded into the warehouse."""

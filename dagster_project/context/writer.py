@@ -1,0 +1,52 @@
+"""Replace the zone_context tables in a DuckDB or PostgreSQL warehouse, atomically."""
+
+from __future__ import annotations
+
+import duckdb
+import psycopg
+import pyarrow as pa
+
+from dagster_project.context.tables import ContextTable
+
+SCHEMA = "zone_context"
+
+
+def _create_table_sql(table: ContextTable) -> str:
+    columns = ", ".join(f"{name} {sql_type}" for name, sql_type in table.columns)
+    return f"create table {SCHEMA}.{table.name} ({columns})"
+
+
+def write_duckdb(connection: duckdb.DuckDBPyConnection, tables: list[ContextTable]) -> None:
+    """Replace every table in one transaction, so readers never see a half-written context."""
+    connection.execute("begin transaction")
+    try:
+        connection.execute(f"create schema if not exists {SCHEMA}")
+        for table in tables:
+            names = [name for name, _ in table.columns]
+            batch = pa.Table.from_pylist([dict(zip(names, row, strict=True)) for row in table.rows])
+            connection.execute(f"drop table if exists {SCHEMA}.{table.name}")
+            connection.execute(_create_table_sql(table))
+            connection.register("context_batch", batch)
+            connection.execute(
+                f"insert into {SCHEMA}.{table.name} select {', '.join(names)} from context_batch"
+            )
+            connection.unregister("context_batch")
+        connection.execute("commit")
+    except Exception:
+        connection.execute("rollback")
+        raise
+
+
+def write_postgres(url: str, tables: list[ContextTable]) -> None:
+    """Replace every table in one PostgreSQL transaction, streaming the rows with COPY."""
+    with psycopg.connect(url) as connection, connection.transaction():
+        connection.execute(f"create schema if not exists {SCHEMA}")
+        for table in tables:
+            names = ", ".join(name for name, _ in table.columns)
+            connection.execute(f"drop table if exists {SCHEMA}.{table.name}")
+            connection.execute(_create_table_sql(table))
+            with connection.cursor().copy(
+                f"copy {SCHEMA}.{table.name} ({names}) from stdin"
+            ) as copy:
+                for row in table.rows:
+                    copy.write_row(row)

@@ -1,0 +1,134 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='merge',
+        unique_key='invoice_id',
+        on_schema_change='sync_all_columns',
+    )
+}}
+{#
+    sync_all_columns: open invoices are recomputed on every run, so a changed
+    column list is applied to the table instead of stopping the run; a full
+    refresh fills settled invoices.
+#}
+
+with
+
+invoices as (
+    select * from {{ ref('stg_base_operation__invoices') }}
+),
+
+payments as (
+    select * from {{ ref('stg_base_operation__payments') }}
+),
+
+customers as (
+    select * from {{ ref('stg_base_operation__customers') }}
+),
+
+zones as (
+    select * from {{ ref('stg_zone_context__zone_settings') }}
+),
+
+paid as (
+    select
+        invoice_id,
+        sum(amount) as paid_amount,
+        max(loaded_at) as loaded_at
+    from payments
+    group by invoice_id
+),
+
+joined as (
+    select
+        invoices.*,
+        customers.zone_code,
+        zones.zone_time_zone,
+        zones.zone_currency,
+        coalesce(paid.paid_amount, 0) as paid_amount,
+        greatest(
+            invoices.loaded_at,
+            customers.loaded_at,
+            coalesce(paid.loaded_at, invoices.loaded_at)
+        ) as row_loaded_at,
+        {{ to_local_date(as_of_timestamp(), 'zones.zone_time_zone') }}
+            as as_of_local_date
+    from invoices
+    inner join customers
+        on invoices.customer_id = customers.customer_id
+    inner join zones
+        on customers.zone_code = zones.zone_code
+    left join paid
+        on invoices.invoice_id = paid.invoice_id
+),
+
+{#
+    Besides the rows loaded since the cutoff, every invoice still open in the
+    model is recomputed: its days overdue grow each day without any change
+    in the source.
+#}
+changed as (
+    select * from joined
+    {% if is_incremental() %}
+        where
+            row_loaded_at >= {{ incremental_cutoff() }}
+            or invoice_id in (
+                select invoice_id from {{ this }}
+                where outstanding_amount > 0
+            )
+    {% endif %}
+),
+
+balanced as (
+    select
+        *,
+        case
+            when invoice_status = 'cancelled' then 0
+            else greatest(amount - paid_amount, 0)
+        end as outstanding_amount
+    from changed
+),
+
+aged as (
+    select
+        *,
+        case
+            when outstanding_amount > 0 and due_date < as_of_local_date
+                then {{ dbt.datediff('due_date', 'as_of_local_date', 'day') }}
+            else 0
+        end as days_overdue
+    from balanced
+),
+
+final as (
+    select
+        invoice_id,
+        order_id,
+        customer_id,
+        zone_code,
+        zone_time_zone,
+        zone_currency,
+        invoice_date,
+        due_date,
+        invoice_status,
+        currency,
+        amount,
+        paid_amount,
+        outstanding_amount,
+        outstanding_amount = 0 as is_paid,
+        days_overdue,
+        case
+            when outstanding_amount = 0 then 'settled'
+            when days_overdue = 0 then 'not_due'
+            when days_overdue <= 30 then '1-30'
+            when days_overdue <= 60 then '31-60'
+            when days_overdue <= 90 then '61-90'
+            else '90+'
+        end as ageing_bucket,
+        as_of_local_date,
+        updated_at,
+        row_loaded_at as loaded_at
+    from aged
+)
+
+select * from final

@@ -1,0 +1,85 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='merge',
+        unique_key='payment_id',
+        on_schema_change='append_new_columns',
+    )
+}}
+{# append_new_columns: payments are immutable once received, so a new column
+   is added without rebuilding history; a full refresh fills old rows. #}
+
+with
+
+payments as (
+    select * from {{ ref('stg_base_operation__payments') }}
+),
+
+invoices as (
+    select * from {{ ref('stg_base_operation__invoices') }}
+),
+
+customers as (
+    select * from {{ ref('stg_base_operation__customers') }}
+),
+
+zones as (
+    select * from {{ ref('stg_zone_context__zone_settings') }}
+),
+
+joined as (
+    select
+        payments.payment_id,
+        payments.invoice_id,
+        invoices.customer_id,
+        customers.zone_code,
+        zones.zone_time_zone,
+        zones.zone_currency,
+        payments.payment_method,
+        invoices.currency,
+        payments.amount,
+        payments.paid_at,
+        {{ to_local('payments.paid_at', 'zones.zone_time_zone') }}
+            as paid_at_local,
+        {{ to_local_date('payments.paid_at', 'zones.zone_time_zone') }}
+            as paid_local_date,
+        invoices.due_date,
+        payments.updated_at,
+        greatest(
+            payments.loaded_at, invoices.loaded_at, customers.loaded_at
+        ) as loaded_at
+    from payments
+    inner join invoices
+        on payments.invoice_id = invoices.invoice_id
+    inner join customers
+        on invoices.customer_id = customers.customer_id
+    inner join zones
+        on customers.zone_code = zones.zone_code
+),
+
+final as (
+    select
+        payment_id,
+        invoice_id,
+        customer_id,
+        zone_code,
+        zone_time_zone,
+        zone_currency,
+        payment_method,
+        currency,
+        amount,
+        paid_at,
+        paid_at_local,
+        paid_local_date,
+        due_date,
+        {{ dbt.datediff('due_date', 'paid_local_date', 'day') }}
+            as days_after_due,
+        updated_at,
+        loaded_at
+    from joined
+    {% if is_incremental() %}
+        where loaded_at >= {{ incremental_cutoff() }}
+    {% endif %}
+)
+
+select * from final

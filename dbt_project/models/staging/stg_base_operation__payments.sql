@@ -1,0 +1,22 @@
+with
+
+source as (
+    {{ latest_row_per_key(
+        source('base_operation', 'payments'),
+        ['payment_id']
+    ) }}
+),
+
+renamed as (
+    select
+        payment_id,
+        invoice_id,
+        amount,
+        payment_method,
+        paid_at,
+        updated_at,
+        _loaded_at as loaded_at
+    from source
+)
+
+select * from renamed

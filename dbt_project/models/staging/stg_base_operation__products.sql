@@ -1,0 +1,24 @@
+with
+
+source as (
+    {{ latest_row_per_key(
+        source('base_operation', 'products'),
+        ['product_id']
+    ) }}
+),
+
+renamed as (
+    select
+        product_id,
+        sku,
+        product_name,
+        family,
+        category,
+        unit_cost,
+        list_price,
+        updated_at,
+        _loaded_at as loaded_at
+    from source
+)
+
+select * from renamed

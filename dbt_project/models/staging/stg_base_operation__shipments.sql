@@ -1,0 +1,24 @@
+with
+
+source as (
+    {{ latest_row_per_key(
+        source('base_operation', 'shipments'),
+        ['shipment_id']
+    ) }}
+),
+
+renamed as (
+    select
+        shipment_id,
+        order_id,
+        carrier_id,
+        site_id,
+        promised_at,
+        shipped_at,
+        delivered_at,
+        updated_at,
+        _loaded_at as loaded_at
+    from source
+)
+
+select * from renamed
