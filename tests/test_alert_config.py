@@ -1,0 +1,61 @@
+"""Alert configuration: secrets from the environment, never in logs."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alert_receivers import free_port
+
+from dagster_project.alert.config import AlertConfigError, load_alert_config
+from dagster_project.alert.dispatch import AppriseSender
+
+SECRET = "s3cr:t#pass"
+URL_SAFE_SECRET = "s3cretToken42"
+
+
+def write_config(tmp_path, text: str):
+    path = tmp_path / "alerts.yml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_secret_expanded_from_environment(tmp_path):
+    path = write_config(
+        tmp_path,
+        "receivers:\n  - json://ops:${ALERT_HOOK_TOKEN}@127.0.0.1:9/hook\nreminder_interval: 2h\n",
+    )
+    config = load_alert_config(path, {"ALERT_HOOK_TOKEN": SECRET, "DAGSTER_HOME": str(tmp_path)})
+    assert config.receivers == (f"json://ops:{SECRET}@127.0.0.1:9/hook",)
+    assert config.reminder_interval == timedelta(hours=2)
+    assert config.state_path == tmp_path / "alert_state.sqlite"
+
+
+def test_unset_variable_named_in_error(tmp_path):
+    path = write_config(tmp_path, "receivers:\n  - mailto://${ALERT_SMTP_PASSWORD}@host\n")
+    with pytest.raises(AlertConfigError, match="ALERT_SMTP_PASSWORD is not set"):
+        load_alert_config(path, {})
+
+
+def test_empty_receivers_skipped(tmp_path):
+    config = load_alert_config(None, {"ZONE_MARTS_DATA_DIR": str(tmp_path)})
+    assert config.receivers == ()
+    assert config.state_path == tmp_path / "alert_state.sqlite"
+
+
+def test_invalid_reminder_interval_rejected(tmp_path):
+    path = write_config(tmp_path, "reminder_interval: soon\n")
+    with pytest.raises(AlertConfigError, match="reminder_interval='soon'"):
+        load_alert_config(path, {})
+
+
+def test_failed_delivery_never_logs_secret(caplog):
+    url = f"json://ops:{URL_SAFE_SECRET}@127.0.0.1:{free_port()}/hook"
+    sender = AppriseSender([url])
+    with caplog.at_level(logging.DEBUG):
+        delivered = sender("title", f"sent at {datetime.now(UTC)}")
+        described = sender.describe()
+    assert not delivered
+    assert URL_SAFE_SECRET not in caplog.text
+    assert URL_SAFE_SECRET not in " ".join(described)
