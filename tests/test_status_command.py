@@ -1,0 +1,122 @@
+"""The status command: per-zone publish and freshness from files, exit code on problems."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+
+import duckdb
+import pytest
+
+from dagster_project.alert.commands import register_commands, run_status
+
+ZONES_YAML = """
+freshness_defaults:
+  heartbeat_max_interval: 2h
+  mart: {deadline: "09:00", lower_bound: 1h}
+  sources:
+    sales_orders: {deadline: "10:00", lower_bound: 2h}
+zones:
+  - code: idf
+    name: Île-de-France
+    time_zone: Europe/Paris
+    currency: EUR
+    holidays: {country: FR}
+    delivery_sla_days: 2
+    targets: {daily_revenue: 42000, on_time_rate: 0.95}
+"""
+# Monday 2 November 2026, 11:00 in Paris (10:00 UTC).
+NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def layout(tmp_path, monkeypatch):
+    zones_file = tmp_path / "zones.yml"
+    zones_file.write_text(ZONES_YAML, encoding="utf-8")
+    (tmp_path / "marts").mkdir()
+    monkeypatch.setenv("ZONE_MARTS_MODE", "embedded")
+    monkeypatch.setenv("ZONE_MARTS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ZONE_MARTS_DIR", str(tmp_path / "marts"))
+    return tmp_path, zones_file
+
+
+def write_publish_log(path, published_at: str, checks_failed: int = 0) -> None:
+    with duckdb.connect(str(path)) as connection:
+        connection.execute(
+            "create table _publish_log (run_id varchar, published_at timestamptz, "
+            "checks_passed integer, checks_failed integer)"
+        )
+        connection.execute(
+            "insert into _publish_log values ('old-run', '2026-10-30 07:30:00+00', 12, 0), "
+            "('run-42', ?, 12, ?)",
+            [published_at, checks_failed],
+        )
+
+
+def write_extract_state(path, watermark: str) -> None:
+    with duckdb.connect(str(path)) as connection:
+        connection.execute("create schema raw")
+        connection.execute(
+            "create table raw._extract_state (table_name varchar, watermark timestamptz)"
+        )
+        connection.execute("insert into raw._extract_state values ('sales_orders', ?)", [watermark])
+
+
+def status(zones_file, capsys) -> tuple[int, str]:
+    code = run_status(argparse.Namespace(zones_file=zones_file, zone=None), now=NOW)
+    return code, capsys.readouterr().out
+
+
+def test_status_fresh_zone_exits_zero(layout, capsys):
+    root, zones_file = layout
+    write_publish_log(root / "marts" / "idf.duckdb", "2026-11-02 07:45:00+00")
+    write_extract_state(root / "warehouse.duckdb", "2026-11-02 08:30:00+00")
+    code, output = status(zones_file, capsys)
+    assert code == 0, output
+    assert "last publish 2026-11-02 08:45 CET (Europe/Paris), run run-42" in output
+    assert "checks passed: 12, failed: 0" in output
+    assert "all zones fresh" in output
+
+
+def test_status_stale_source_exits_one(layout, capsys):
+    root, zones_file = layout
+    write_publish_log(root / "marts" / "idf.duckdb", "2026-11-02 07:45:00+00")
+    write_extract_state(root / "warehouse.duckdb", "2026-10-30 16:00:00+00")
+    code, output = status(zones_file, capsys)
+    assert code == 1
+    assert "FAIL base_operation/sales_orders data_freshness" in output
+    assert "STALE since 2026-11-02 10:00 CET" in output
+
+
+def test_status_failed_checks_exit_one(layout, capsys):
+    root, zones_file = layout
+    write_publish_log(root / "marts" / "idf.duckdb", "2026-11-02 07:45:00+00", checks_failed=2)
+    write_extract_state(root / "warehouse.duckdb", "2026-11-02 08:30:00+00")
+    code, output = status(zones_file, capsys)
+    assert code == 1
+    assert "FAIL last publish" in output
+
+
+def test_status_missing_files_reported(layout, capsys):
+    _, zones_file = layout
+    code, output = status(zones_file, capsys)
+    assert code == 1
+    assert "warehouse.duckdb not found: run the extraction first" in output
+    assert "idf.duckdb not found: the zone was never published" in output
+    assert "Traceback" not in output
+
+
+def test_status_mart_without_log_reported(layout, capsys):
+    root, zones_file = layout
+    duckdb.connect(str(root / "marts" / "idf.duckdb")).close()
+    code, output = status(zones_file, capsys)
+    assert code == 1
+    assert "has no _publish_log table" in output
+
+
+def test_status_registered_as_subcommand():
+    parser = argparse.ArgumentParser()
+    register_commands(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["status", "--zone", "idf"])
+    assert args.handler is run_status
+    assert args.zone == ["idf"]
