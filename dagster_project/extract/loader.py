@@ -1,0 +1,267 @@
+"""Merge streamed source rows into the DuckDB warehouse's ``raw`` schema.
+
+Each load runs in one transaction: schema changes, the merge by primary key and the new
+watermark in ``raw._extract_state`` commit together or not at all, so a crash never leaves rows
+without their watermark or a watermark past rows that were not loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import duckdb
+import pyarrow as pa
+
+from dagster_project.extract.columns import LOADED_AT, SourceColumn
+from dagster_project.extract.declaration import TableSpec
+from dagster_project.extract.schema_change import SchemaPlan, plan_schema_change
+from dagster_project.extract.sql import column_list, keys_equal, quote_identifier
+
+RAW_SCHEMA = "raw"
+STATE_TABLE = f"{RAW_SCHEMA}._extract_state"
+STAGE = "_extract_stage"
+LATEST = "_extract_latest"
+DIFF = "_extract_diff"
+BATCHES = "_extract_batches"
+
+
+class LoadError(RuntimeError):
+    """Source rows cannot be loaded as declared (value does not fit, NULL cursor)."""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    rows_read: int
+    inserted: int
+    updated: int
+    unchanged: int
+    watermark_before: str | None
+    watermark_after: str | None
+    schema_changes: tuple[str, ...]
+
+
+class WarehouseLoader(Protocol):
+    """Where extracted rows land; the DuckDB loader below is the embedded warehouse's."""
+
+    def plan(self, spec: TableSpec, columns: list[SourceColumn]) -> SchemaPlan: ...
+
+    def read_watermark(self, spec: TableSpec, cursor: SourceColumn) -> object | None: ...
+
+    def load(
+        self,
+        spec: TableSpec,
+        columns: list[SourceColumn],
+        plan: SchemaPlan,
+        batches: pa.RecordBatchReader,
+    ) -> LoadResult: ...
+
+
+def raw_table(table: str) -> str:
+    return f"{RAW_SCHEMA}.{quote_identifier(table)}"
+
+
+def cast_select(columns: list[SourceColumn], relation: str) -> str:
+    """SELECT that casts each streamed column to its landing type (a no-op when it matches)."""
+    casts = ", ".join(
+        f"CAST({quote_identifier(c.name)} AS {c.landing_type}) AS {quote_identifier(c.name)}"
+        for c in columns
+    )
+    return f"SELECT {casts} FROM {relation}"
+
+
+class DuckDBLoader:
+    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
+        self.connection = connection
+
+    def _fetchall(self, query: str, parameters: list | None = None) -> list[tuple]:
+        # fetchall (not fetchone) so the result is closed before the next register() call.
+        return self.connection.execute(query, parameters or []).fetchall()
+
+    def ensure_schemas(self) -> None:
+        self.connection.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
+        self.connection.execute(
+            f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} ("
+            "table_name VARCHAR PRIMARY KEY, cursor_column VARCHAR, cursor_type VARCHAR, "
+            "watermark VARCHAR, updated_at TIMESTAMPTZ)"
+        )
+
+    def existing_columns(self, table: str) -> list[tuple[str, str]]:
+        return self._fetchall(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? AND column_name <> ? "
+            "ORDER BY ordinal_position",
+            [RAW_SCHEMA, table, LOADED_AT],
+        )
+
+    def plan(self, spec: TableSpec, columns: list[SourceColumn]) -> SchemaPlan:
+        existing = self.existing_columns(spec.name)
+        return plan_schema_change(spec.name, columns, existing, spec.on_schema_change)
+
+    def read_watermark(self, spec: TableSpec, cursor: SourceColumn) -> object | None:
+        """Return the saved watermark as a Python value, or None before the first load."""
+        self.ensure_schemas()
+        rows = self._fetchall(
+            f"SELECT CAST(watermark AS {cursor.landing_type}) FROM {STATE_TABLE} "
+            "WHERE table_name = ? AND cursor_column = ? AND cursor_type = ?",
+            [spec.name, cursor.name, cursor.landing_type],
+        )
+        return rows[0][0] if rows else None
+
+    def _saved_watermark_text(self, spec: TableSpec) -> str | None:
+        rows = self._fetchall(
+            f"SELECT watermark FROM {STATE_TABLE} WHERE table_name = ? AND cursor_column = ?",
+            [spec.name, spec.cursor],
+        )
+        return rows[0][0] if rows else None
+
+    def _apply_plan(self, spec: TableSpec, columns: list[SourceColumn], plan: SchemaPlan) -> None:
+        target = raw_table(spec.name)
+        if plan.create:
+            definitions = ", ".join(f"{quote_identifier(c.name)} {c.landing_type}" for c in columns)
+            self.connection.execute(
+                f"CREATE TABLE {target} ({definitions}, {LOADED_AT} TIMESTAMPTZ NOT NULL)"
+            )
+        for name, landing_type in plan.added:
+            self.connection.execute(
+                f"ALTER TABLE {target} ADD COLUMN {quote_identifier(name)} {landing_type}"
+            )
+        for name, old, new in plan.widened:
+            try:
+                self.connection.execute(
+                    f"ALTER TABLE {target} ALTER COLUMN {quote_identifier(name)} TYPE {new}"
+                )
+            except duckdb.Error as error:
+                raise LoadError(
+                    f"table {spec.name!r}: cannot widen column {name} from {old} to {new}: {error}"
+                ) from error
+
+    def _stage(self, spec: TableSpec, columns: list[SourceColumn], batches) -> None:
+        self.connection.register(BATCHES, batches)
+        try:
+            self.connection.execute(
+                f"CREATE OR REPLACE TEMP TABLE {STAGE} AS {cast_select(columns, BATCHES)}"
+            )
+        except (duckdb.ConversionException, duckdb.InvalidInputException) as error:
+            raise LoadError(
+                f"table {spec.name!r}: a source value does not fit its landing type "
+                f"({', '.join(f'{c.name} {c.landing_type}' for c in columns)}): {error}"
+            ) from error
+        finally:
+            self.connection.unregister(BATCHES)
+        if spec.cursor and spec.null_cursor == "fail":
+            nulls = self._fetchall(
+                f"SELECT count(*) FROM {STAGE} WHERE {quote_identifier(spec.cursor)} IS NULL"
+            )[0][0]
+            if nulls:
+                raise LoadError(
+                    f"table {spec.name!r}: {nulls} rows have a NULL cursor column "
+                    f"{spec.cursor}; fill it in the source or set 'null_cursor: reload'"
+                )
+
+    def _merge_by_key(self, spec: TableSpec, columns: list[SourceColumn]) -> tuple[int, int, int]:
+        """Upsert the staged rows; return (inserted, updated, unchanged)."""
+        keys = spec.primary_key
+        order = f"{quote_identifier(spec.cursor)} DESC NULLS LAST, " if spec.cursor else ""
+        # Two versions of one key in a batch: the higher cursor wins, then the one read last.
+        self.connection.execute(
+            f"CREATE OR REPLACE TEMP TABLE {LATEST} AS SELECT * FROM {STAGE} "
+            f"QUALIFY row_number() OVER (PARTITION BY {column_list(keys)} "
+            f"ORDER BY {order}rowid DESC) = 1"
+        )
+        target = raw_table(spec.name)
+        values = [c.name for c in columns if c.name not in keys]
+        changed = (
+            " OR ".join(
+                f"s.{quote_identifier(name)} IS DISTINCT FROM t.{quote_identifier(name)}"
+                for name in values
+            )
+            or "false"
+        )
+        self.connection.execute(
+            f"CREATE OR REPLACE TEMP TABLE {DIFF} AS SELECT s.*, CASE "
+            f"WHEN t.{quote_identifier(keys[0])} IS NULL THEN 'insert' "
+            f"WHEN {changed} THEN 'update' ELSE 'unchanged' END AS _action "
+            f"FROM {LATEST} AS s LEFT JOIN {target} AS t ON {keys_equal(keys, 's', 't')}"
+        )
+        if values:
+            assignments = ", ".join(
+                f"{quote_identifier(name)} = d.{quote_identifier(name)}" for name in values
+            )
+            self.connection.execute(
+                f"UPDATE {target} AS t SET {assignments}, {LOADED_AT} = now() "
+                f"FROM {DIFF} AS d WHERE d._action = 'update' AND {keys_equal(keys, 't', 'd')}"
+            )
+        names = [c.name for c in columns]
+        self.connection.execute(
+            f"INSERT INTO {target} ({column_list(names)}, {LOADED_AT}) "
+            f"SELECT {column_list(names)}, now() FROM {DIFF} WHERE _action = 'insert'"
+        )
+        counts = dict(self._fetchall(f"SELECT _action, count(*) FROM {DIFF} GROUP BY _action"))
+        return counts.get("insert", 0), counts.get("update", 0), counts.get("unchanged", 0)
+
+    def _append_distinct(self, spec: TableSpec, columns: list[SourceColumn]) -> int:
+        """Insert staged rows not already present (NULLs compare equal, as in EXCEPT)."""
+        names = column_list(c.name for c in columns)
+        target = raw_table(spec.name)
+        self.connection.execute(
+            f"CREATE OR REPLACE TEMP TABLE {DIFF} AS "
+            f"SELECT {names} FROM {STAGE} EXCEPT SELECT {names} FROM {target}"
+        )
+        self.connection.execute(
+            f"INSERT INTO {target} ({names}, {LOADED_AT}) SELECT {names}, now() FROM {DIFF}"
+        )
+        return self._fetchall(f"SELECT count(*) FROM {DIFF}")[0][0]
+
+    def _save_watermark(self, spec: TableSpec, cursor_type: str) -> str | None:
+        """Save max(previous watermark, max cursor read), exact, never moving backwards."""
+        cursor = quote_identifier(spec.cursor)
+        previous = self._saved_watermark_text(spec)
+        self.connection.execute(
+            f"INSERT OR REPLACE INTO {STATE_TABLE} "
+            f"SELECT ?, ?, ?, CAST(greatest(CAST(? AS {cursor_type}), max({cursor})) AS VARCHAR), "
+            f"now() FROM {STAGE}",
+            [spec.name, spec.cursor, cursor_type, previous],
+        )
+        return self._saved_watermark_text(spec)
+
+    def load(
+        self,
+        spec: TableSpec,
+        columns: list[SourceColumn],
+        plan: SchemaPlan,
+        batches: pa.RecordBatchReader,
+    ) -> LoadResult:
+        """Load one batch stream in a single transaction; roll back everything on error."""
+        self.ensure_schemas()
+        watermark_before = self._saved_watermark_text(spec) if spec.cursor else None
+        self.connection.execute("BEGIN TRANSACTION")
+        try:
+            self._apply_plan(spec, columns, plan)
+            self._stage(spec, columns, batches)
+            rows_read = self._fetchall(f"SELECT count(*) FROM {STAGE}")[0][0]
+            if spec.appends_distinct:
+                inserted = self._append_distinct(spec, columns)
+                updated, unchanged = 0, rows_read - inserted
+            else:
+                inserted, updated, unchanged = self._merge_by_key(spec, columns)
+            watermark_after = None
+            if spec.cursor:
+                cursor_type = next(c.landing_type for c in columns if c.name == spec.cursor)
+                watermark_after = self._save_watermark(spec, cursor_type)
+            self.connection.execute("COMMIT")
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        finally:
+            for table in (STAGE, LATEST, DIFF):
+                self.connection.execute(f"DROP TABLE IF EXISTS {table}")
+        return LoadResult(
+            rows_read=rows_read,
+            inserted=inserted,
+            updated=updated,
+            unchanged=unchanged,
+            watermark_before=watermark_before,
+            watermark_after=watermark_after,
+            schema_changes=tuple(plan.changes),
+        )

@@ -1,0 +1,69 @@
+"""Hard-delete reconciliation: remove landing rows whose primary key is gone from the source.
+
+An incremental read by cursor never sees a deleted row, so on the nightly run (and on demand)
+every source key is streamed and compared. A guard rejects a reconciliation that would delete
+more than ``max_delete_share`` of the table, since that usually means a broken or truncated
+source rather than real deletes.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from dagster_project.extract.columns import SourceColumn
+from dagster_project.extract.declaration import TableSpec
+from dagster_project.extract.loader import BATCHES, cast_select, raw_table
+from dagster_project.extract.sql import keys_equal
+
+SOURCE_KEYS = "_extract_source_keys"
+
+
+class MassDeleteRefused(RuntimeError):
+    """Reconciliation would delete a larger share of a table than its declaration allows."""
+
+
+def delete_missing_keys(
+    connection: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    key_columns: list[SourceColumn],
+    keys: pa.RecordBatchReader,
+) -> tuple[int, int]:
+    """Delete landing rows whose key is not in ``keys``; return (deleted, rows before).
+
+    Raises ``MassDeleteRefused``, deleting nothing, when the share is above the limit.
+    """
+    target = raw_table(spec.name)
+    missing = (
+        f"NOT EXISTS (SELECT 1 FROM {SOURCE_KEYS} AS k "
+        f"WHERE {keys_equal(spec.primary_key, 'k', target)})"
+    )
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        connection.register(BATCHES, keys)
+        try:
+            connection.execute(
+                f"CREATE OR REPLACE TEMP TABLE {SOURCE_KEYS} AS {cast_select(key_columns, BATCHES)}"
+            )
+        finally:
+            connection.unregister(BATCHES)
+        total, gone = connection.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE {missing}) FROM {target}"
+        ).fetchall()[0]
+        share = gone / total if total else 0.0
+        if share > spec.max_delete_share:
+            raise MassDeleteRefused(
+                f"table {spec.name!r}: reconciliation would delete {gone} of {total} rows "
+                f"({share:.1%}), more than max_delete_share {spec.max_delete_share:.1%}; "
+                "nothing was deleted. Check the source; if the deletes are real, raise "
+                f"max_delete_share for {spec.name} in the extraction declaration"
+            )
+        if gone:
+            connection.execute(f"DELETE FROM {target} WHERE {missing}")
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    finally:
+        connection.execute(f"DROP TABLE IF EXISTS {SOURCE_KEYS}")
+    return gone, total

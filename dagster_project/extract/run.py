@@ -1,0 +1,127 @@
+"""Extract one table: check the declaration against the source, read changes, load, reconcile."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+
+import duckdb
+
+from dagster_project.extract.columns import CURSOR_TYPES, LOADED_AT, SourceColumn
+from dagster_project.extract.declaration import DeclarationError, TableSpec
+from dagster_project.extract.loader import DuckDBLoader
+from dagster_project.extract.reconcile import delete_missing_keys
+from dagster_project.extract.sources import CursorFilter, Source, check_columns_exist
+
+
+class NullCursorError(RuntimeError):
+    """Source rows have a NULL cursor, so an incremental read would never see them."""
+
+
+@dataclass(frozen=True)
+class ExtractResult:
+    table: str
+    rows_read: int
+    inserted: int
+    updated: int
+    unchanged: int
+    deleted: int
+    watermark_before: str | None
+    watermark_after: str | None
+    schema_changes: tuple[str, ...]
+    seconds: float
+
+    def as_metadata(self) -> dict:
+        values = asdict(self)
+        values["schema_changes"] = "; ".join(self.schema_changes) or "none"
+        values["seconds"] = round(self.seconds, 3)
+        return values
+
+
+def resolve_spec(spec: TableSpec, source: Source) -> tuple[TableSpec, list[SourceColumn]]:
+    """Complete the spec from the source catalog and check every column it names."""
+    columns = source.columns(spec)
+    if any(column.name == LOADED_AT for column in columns):
+        raise DeclarationError(
+            f"table {spec.name!r}: the source has a column named {LOADED_AT}, which the "
+            "warehouse reserves for the load time"
+        )
+    spec = spec.with_primary_key(source.primary_key(spec))
+    check_columns_exist(
+        spec.name, [*spec.primary_key, spec.cursor or "", spec.soft_delete_column or ""], columns
+    )
+    if spec.cursor:
+        cursor = cursor_column(spec, columns)
+        if cursor.landing_type not in CURSOR_TYPES:
+            raise DeclarationError(
+                f"table {spec.name!r}: cursor {spec.cursor} has type {cursor.source_type}; "
+                "a cursor must be a timestamp, a date or an integer"
+            )
+    return spec, columns
+
+
+def cursor_column(spec: TableSpec, columns: list[SourceColumn]) -> SourceColumn:
+    return next(column for column in columns if column.name == spec.cursor)
+
+
+def lower_bound(watermark: object | None, lookback: timedelta) -> object | None:
+    """Return ``watermark - lookback``: whole days for a date, cursor units for an integer."""
+    if watermark is None:
+        return None
+    if isinstance(watermark, datetime):
+        return watermark - lookback
+    if isinstance(watermark, date):
+        return watermark - timedelta(days=math.ceil(lookback / timedelta(days=1)))
+    return int(watermark) - int(lookback.total_seconds())
+
+
+def extract_table(
+    spec: TableSpec,
+    source: Source,
+    connection: duckdb.DuckDBPyConnection,
+    reconcile: bool = False,
+) -> ExtractResult:
+    """Bring the landing table up to date with the source; reconcile deletes when asked.
+
+    Deletes are reconciled only when ``reconcile`` is true and the table declares
+    ``deletes: reconcile``.
+    """
+    started = time.perf_counter()
+    spec, columns = resolve_spec(spec, source)
+    loader = DuckDBLoader(connection)
+    plan = loader.plan(spec, columns)
+    cursor_filter = None
+    if spec.cursor:
+        cursor = cursor_column(spec, columns)
+        if spec.null_cursor == "fail":
+            nulls = source.count_null_cursor(spec, spec.cursor)
+            if nulls:
+                raise NullCursorError(
+                    f"table {spec.name!r}: {nulls} rows have a NULL cursor column "
+                    f"{spec.cursor}, so an incremental read would never load them; fill it "
+                    "in the source or set 'null_cursor: reload' for this table"
+                )
+        watermark = loader.read_watermark(spec, cursor)
+        cursor_filter = CursorFilter(
+            cursor, lower_bound(watermark, spec.lookback), spec.null_cursor == "reload"
+        )
+    loaded = loader.load(spec, columns, plan, source.read_rows(spec, columns, cursor_filter))
+    deleted = 0
+    if reconcile and spec.reconciles_deletes:
+        key_columns = [column for column in columns if column.name in spec.primary_key]
+        keys = source.read_rows(spec, key_columns, None)
+        deleted, _ = delete_missing_keys(connection, spec, key_columns, keys)
+    return ExtractResult(
+        table=spec.name,
+        rows_read=loaded.rows_read,
+        inserted=loaded.inserted,
+        updated=loaded.updated,
+        unchanged=loaded.unchanged,
+        deleted=deleted,
+        watermark_before=loaded.watermark_before,
+        watermark_after=loaded.watermark_after,
+        schema_changes=loaded.schema_changes,
+        seconds=time.perf_counter() - started,
+    )

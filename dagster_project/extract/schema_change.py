@@ -1,0 +1,102 @@
+"""Compare a source table's columns with its landing table and decide what may change.
+
+Additions and widenings are applied (``on_schema_change: apply_additive``); a column that
+disappeared (dropped or renamed) or a type that would narrow raises ``SchemaChangeError`` before
+anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from dagster_project.extract.columns import SourceColumn
+
+INTEGER_RANKS = {"SMALLINT": 1, "INTEGER": 2, "BIGINT": 3, "HUGEINT": 4}
+_DECIMAL = re.compile(r"^DECIMAL\((\d+),(\d+)\)$")
+
+
+class SchemaChangeError(RuntimeError):
+    """The source table changed in a way the landing table cannot follow without losing data."""
+
+
+@dataclass
+class SchemaPlan:
+    """Changes to apply to the landing table before loading."""
+
+    create: bool = False
+    added: list[tuple[str, str]] = field(default_factory=list)
+    widened: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def changes(self) -> list[str]:
+        return [f"added {name} {new}" for name, new in self.added] + [
+            f"widened {name} {old} -> {new}" for name, old, new in self.widened
+        ]
+
+
+def _decimal(type_name: str) -> tuple[int, int] | None:
+    match = _DECIMAL.match(type_name)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def is_widening(old: str, new: str) -> bool:
+    """Return whether every value of type ``old`` converts to ``new`` without loss.
+
+    An integer may become a DECIMAL of any size: the source accepted that change only because
+    its values fit, and the ALTER in the warehouse fails if one of ours does not.
+    """
+    if old in INTEGER_RANKS:
+        if new in INTEGER_RANKS:
+            return INTEGER_RANKS[new] > INTEGER_RANKS[old]
+        return _decimal(new) is not None or (new == "DOUBLE" and old != "BIGINT")
+    old_decimal, new_decimal = _decimal(old), _decimal(new)
+    if old_decimal and new_decimal:
+        (old_precision, old_scale), (new_precision, new_scale) = old_decimal, new_decimal
+        return new_scale >= old_scale and new_precision - new_scale >= old_precision - old_scale
+    if new == "VARCHAR":
+        return True
+    return (old, new) in {("FLOAT", "DOUBLE"), ("DATE", "TIMESTAMP")}
+
+
+def plan_schema_change(
+    table: str,
+    columns: list[SourceColumn],
+    existing: list[tuple[str, str]],
+    on_schema_change: str,
+) -> SchemaPlan:
+    """Plan the landing table's changes; ``existing`` lists its (name, type) without _loaded_at."""
+    if not existing:
+        return SchemaPlan(create=True)
+    existing_types = dict(existing)
+    source_types = {column.name: column.landing_type for column in columns}
+    gone = [name for name in existing_types if name not in source_types]
+    new = [name for name in source_types if name not in existing_types]
+    if gone:
+        hint = (
+            f" while {', '.join(new)} appeared (a rename?)" if new else " (dropped in the source?)"
+        )
+        raise SchemaChangeError(
+            f"table {table!r}: column {', '.join(gone)} of raw.{table} is missing from the "
+            f"source{hint}; rename or drop it in the warehouse by hand, then rerun"
+        )
+    plan = SchemaPlan(added=[(name, source_types[name]) for name in new])
+    narrowed = []
+    for name, old in existing_types.items():
+        if source_types[name] == old:
+            continue
+        if is_widening(old, source_types[name]):
+            plan.widened.append((name, old, source_types[name]))
+        else:
+            narrowed.append(f"{name} {old} -> {source_types[name]}")
+    if narrowed:
+        raise SchemaChangeError(
+            f"table {table!r}: type change would narrow or convert column "
+            f"{', '.join(narrowed)}; change the landing table by hand, then rerun"
+        )
+    if plan.changes and on_schema_change == "fail":
+        raise SchemaChangeError(
+            f"table {table!r}: the source schema changed ({'; '.join(plan.changes)}) and "
+            "on_schema_change is 'fail'; set it to 'apply_additive' to apply such changes"
+        )
+    return plan
