@@ -1,7 +1,5 @@
 """Dagster assets that load the zone declaration and calendars into the warehouse."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from dagster_project.context.tables import build_zone_calendar, build_zone_settings

@@ -1,0 +1,1 @@
+"""dbt transformation: staging, intermediate and zone mart models as Dagster assets."""

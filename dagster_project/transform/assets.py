@@ -1,0 +1,63 @@
+"""dbt models and tests as Dagster assets and asset checks, built with one `dbt build`."""
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
+
+from dagster_project.settings import Settings
+from dagster_project.transform.environment import DBT_EXECUTABLE, export_dbt_environment
+from dagster_project.transform.project import dbt_project
+
+# Models keep dagster-dbt's default keys; sources map to the extraction and context keys
+# (["base_operation", table], ["zone_context", table]) by the same default.
+LAYER_GROUPS = ("staging", "intermediate", "marts")
+
+
+class ZoneMartsTranslator(DagsterDbtTranslator):
+    """Put each model in the group of its layer folder: staging, intermediate or marts."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        folders = dbt_resource_props.get("fqn", [])[1:-1]
+        for folder in folders:
+            if folder in LAYER_GROUPS:
+                return folder
+        return super().get_group_name(dbt_resource_props)
+
+
+# dbt tests become asset checks on the models they test.
+translator = ZoneMartsTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+# Parse the project when no manifest exists yet (a fresh checkout); a packaged deployment ships
+# the manifest prepared by `dagster-dbt project prepare-and-package`.
+if not dbt_project.manifest_path.exists():
+    DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE).cli(
+        ["parse"], target_path=dbt_project.target_path
+    ).wait()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+)
+def zone_marts_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
+    """Build the selected models and run their tests; each test reports as an asset check."""
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+def build_dbt_resource(settings: Settings) -> DbtCliResource:
+    """Return the dbt resource for ``settings`` (duckdb or postgres target)."""
+    export_dbt_environment(settings)
+    return DbtCliResource(
+        project_dir=dbt_project,
+        profiles_dir=str(dbt_project.profiles_dir),
+        target=settings.dbt_target,
+        dbt_executable=DBT_EXECUTABLE,
+    )
