@@ -72,7 +72,7 @@ def test_run_failure_sensor_reports_mass_delete(tmp_path, webhook, zones):
     assert f"http://dagster.test/runs/{result.run_id}" in webhook.bodies[0]["message"]
 
 
-def test_check_failure_sensor_reports_observed_value(tmp_path, webhook, zones):
+def failed_volume_check_instance() -> dg.DagsterInstance:
     partitions = dg.StaticPartitionsDefinition(["idf"])
 
     @dg.asset(
@@ -87,6 +87,11 @@ def test_check_failure_sensor_reports_observed_value(tmp_path, webhook, zones):
 
     instance = dg.DagsterInstance.ephemeral()
     dg.materialize([zone_candidate], instance=instance, partition_key="idf", raise_on_error=False)
+    return instance
+
+
+def test_check_failure_sensor_reports_observed_value(tmp_path, webhook, zones):
+    instance = failed_volume_check_instance()
     sensor = sensors_by_name(tmp_path, webhook, zones)["alert_on_asset_check_failure"]
     context = dg.build_sensor_context(instance=instance)
     sensor(context)
@@ -95,6 +100,20 @@ def test_check_failure_sensor_reports_observed_value(tmp_path, webhook, zones):
     assert "row_volume on zone_candidate" in webhook.titles[0]
     assert "drop_share=0.62" in webhook.bodies[0]["message"]
     assert context.cursor is not None
+
+
+def test_check_sensor_retries_failed_delivery(tmp_path, webhook, zones):
+    instance = failed_volume_check_instance()
+    sensor = sensors_by_name(tmp_path, webhook, zones)["alert_on_asset_check_failure"]
+    webhook.stop()
+    down = dg.build_sensor_context(instance=instance)
+    sensor(down)
+    webhook.start()
+    up = dg.build_sensor_context(instance=instance, cursor=down.cursor)
+    sensor(up)
+    assert down.cursor is None
+    assert up.cursor is not None
+    assert len(webhook.bodies) == 1
 
 
 def test_freshness_sensor_reads_watermark(tmp_path, webhook, zones):

@@ -81,7 +81,7 @@ def build_alert_sensors(
     config_loader: Callable[[], AlertConfig] = load_alert_config,
     clock: Callable[[], datetime] = utc_now,
 ) -> list[dg.SensorDefinition]:
-    """Build the four alert sensors; ``config_loader`` and ``clock`` are replaceable in tests."""
+    """Build the alert sensors; ``config_loader`` and ``clock`` are replaceable in tests."""
     zones = list(zones)
     zone_codes = [zone.code for zone in zones]
     tables = list(tables) if tables is not None else declared_tables()
@@ -106,6 +106,8 @@ def build_alert_sensors(
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def alert_on_run_failure(context: dg.RunFailureSensorContext):
+        # NOTE: Dagster moves this sensor's cursor past the run even when delivery failed, so
+        # the alert is retried on the next failure of the same job, not on the next tick.
         run = context.dagster_run
         signal = run_failure_signal(
             run.job_name, run.run_id, run.tags, _run_errors(context), zone_codes
@@ -155,9 +157,10 @@ def build_alert_sensors(
         if not records:
             return dg.SkipReason("no new asset check evaluation")
         report = dispatch(context, signals)
-        # The cursor moves past every evaluation: a notice whose delivery failed stays claimable
-        # in the incident store and is retried on the next failing or passing evaluation.
-        context.update_cursor(str(records[-1].storage_id))
+        # After a failed delivery the cursor stays, so the next tick reads the same evaluations
+        # again and retries; recording them twice changes nothing in the incident store.
+        if not report.failed:
+            context.update_cursor(str(records[-1].storage_id))
         return dg.SkipReason(f"{len(signals)} evaluations, {len(report.delivered)} notices sent")
 
     @dg.sensor(
