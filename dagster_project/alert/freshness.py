@@ -21,6 +21,7 @@ from functools import lru_cache
 
 import holidays
 
+from dagster_project.alert.messages import format_local
 from dagster_project.alert.signals import Signal
 from dagster_project.zones import DeadlineRule, Zone
 
@@ -100,7 +101,7 @@ def evaluate_deadline(
     since = missed if observed_at is not None else None
     local_deadline = rule.deadline.strftime("%H:%M")
     expected = f"{what} at or after {local_deadline} - {_format_delta(rule.lower_bound)} local"
-    observed = _format_local(zone, observed_at) if observed_at else "none recorded"
+    observed = format_local(observed_at, zone) if observed_at else "none recorded"
     return Signal(
         asset=asset,
         check=check,
@@ -129,7 +130,7 @@ def evaluate_heartbeat(
     else:
         since = last_success + max_interval
         failing = now > since
-        observed = f"last success {_format_local(zone, last_success)}"
+        observed = f"last success {format_local(last_success, zone)}"
     return Signal(
         asset=asset,
         check=HEARTBEAT_CHECK,
@@ -180,12 +181,6 @@ def evaluate_zone_freshness(
             )
         )
     return signals
-
-
-def _format_local(zone: Zone | None, moment: datetime) -> str:
-    if zone is None:
-        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return moment.astimezone(zone.tz).strftime(f"%Y-%m-%d %H:%M %Z ({zone.time_zone})")
 
 
 def _format_delta(delta: timedelta) -> str:
