@@ -15,8 +15,8 @@ element_count, missing_count, unexpected_count, observed_value, unexpected_sampl
 ``reconciliation`` adds ``candidate_total``, ``source_total``, ``difference``, ``tolerance``.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: Dagster reads the asset functions' config and
+# resource annotations at definition time and cannot resolve them from strings.
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path

@@ -1,0 +1,65 @@
+"""The gate assets run through Dagster: a failing blocking check skips that zone's publish."""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+import pytest
+from gate_warehouse import build_warehouse, copy_suites, inject_bad_rows
+
+from dagster_project.gate.assets import build_gate_definitions
+from dagster_project.pipeline import PUBLISH_JOB, build_jobs
+from dagster_project.publish.embedded import published_path
+from dagster_project.resources import WarehouseResource
+from dagster_project.settings import load_settings
+from dagster_project.zones import load_zones
+
+
+@pytest.fixture
+def gate(tmp_path):
+    warehouse = build_warehouse(tmp_path / "warehouse.duckdb")
+    settings = load_settings(
+        {"ZONE_MARTS_DIR": str(tmp_path / "marts"), "WAREHOUSE_PATH": str(warehouse)}
+    )
+    zones = [zone for zone in load_zones() if zone.code in ("idf", "hdf")]
+    _, publish_job = build_jobs(zones)
+    defs = dg.Definitions.merge(
+        build_gate_definitions(zones, settings, copy_suites(tmp_path / "expectations")),
+        dg.Definitions(
+            jobs=[publish_job],
+            resources={"warehouse": WarehouseResource(path=str(warehouse))},
+            executor=dg.in_process_executor,
+        ),
+    )
+    return defs, warehouse, settings.marts_dir
+
+
+def test_publish_job_skips_failing_zone(gate):
+    defs, warehouse, marts_dir = gate
+    inject_bad_rows(warehouse, "idf")
+    job = defs.resolve_job_def(PUBLISH_JOB)
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        bad = job.execute_in_process(partition_key="idf", instance=instance, raise_on_error=False)
+        good = job.execute_in_process(partition_key="hdf", instance=instance, raise_on_error=False)
+
+    assert not bad.success
+    assert [m.asset_key.path for m in bad.get_asset_materialization_events() if m] == [
+        ["zone_candidate"]
+    ]
+    assert not published_path(marts_dir, "idf").exists()
+    failed = {e.check_name: e for e in bad.get_asset_check_evaluations() if not e.passed}
+    assert set(failed) == {"suite_fct_order_lines", "suite_fct_shipments"}
+    metadata = failed["suite_fct_order_lines"].metadata
+    assert metadata["zone_code"].value == "idf"
+    assert "expect_column_values_to_not_be_null:order_line_key" in (
+        metadata["failed_expectations"].value
+    )
+    assert metadata["report_path"].value.endswith(".html")
+
+    assert good.success
+    assert all(e.passed for e in good.get_asset_check_evaluations())
+    assert len(good.get_asset_check_evaluations()) == 5
+    with duckdb.connect(str(published_path(marts_dir, "hdf")), read_only=True) as mart:
+        runs = mart.execute("select run_id from _publish_log").fetchall()
+    assert runs == [(good.run_id,)]
