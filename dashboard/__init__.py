@@ -1,0 +1,1 @@
+"""The zone dashboard: a Streamlit app that shows one zone's published mart to its managers."""

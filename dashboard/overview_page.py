@@ -1,0 +1,123 @@
+"""The overview page: KPI tiles against the zone's targets, and weekly trends."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import indicators
+from dashboard.frame import run_data_page
+from dashboard.page_context import PageContext
+from dashboard.translations import (
+    format_amount,
+    format_day,
+    format_number,
+    format_points,
+    format_rate,
+)
+
+
+def _signed(text: str, value: float) -> str:
+    # st.metric colours the delta by its leading sign, so positive values need an explicit "+".
+    return f"+{text}" if value > 0 else text
+
+
+def render_tiles(context: PageContext, tiles: indicators.Tiles) -> None:
+    language, currency = context.language, context.zone.currency
+    columns = st.columns(5)
+    revenue_gap = tiles.revenue - tiles.revenue_target
+    columns[0].metric(
+        context.text("tile_revenue"),
+        format_amount(tiles.revenue, currency, language),
+        context.text(
+            "vs_target",
+            delta=_signed(format_amount(revenue_gap, currency, language), revenue_gap),
+            target=format_amount(tiles.revenue_target, currency, language),
+        ),
+        border=True,
+    )
+    if tiles.on_time_rate is None:
+        columns[1].metric(
+            context.text("tile_on_time"),
+            "—",
+            context.text("no_delivery"),
+            delta_color="off",
+            border=True,
+        )
+    else:
+        gap = tiles.on_time_rate - tiles.on_time_rate_target
+        columns[1].metric(
+            context.text("tile_on_time"),
+            format_rate(tiles.on_time_rate, language),
+            context.text(
+                "vs_target",
+                delta=_signed(format_points(gap, language), gap),
+                target=format_rate(tiles.on_time_rate_target, language),
+            ),
+            border=True,
+        )
+    overdue_change = None
+    if tiles.overdue_receivables_week_before is not None:
+        change = tiles.overdue_receivables - tiles.overdue_receivables_week_before
+        overdue_change = context.text(
+            "vs_week_before", delta=_signed(format_amount(change, currency, language), change)
+        )
+    columns[2].metric(
+        context.text("tile_overdue"),
+        format_amount(tiles.overdue_receivables, currency, language),
+        overdue_change,
+        delta_color="inverse",
+        border=True,
+    )
+    late_change = None
+    if tiles.late_work_orders_week_before is not None:
+        change = tiles.late_work_orders - tiles.late_work_orders_week_before
+        late_change = context.text(
+            "vs_week_before", delta=_signed(format_number(change, language), change)
+        )
+    columns[3].metric(
+        context.text("tile_late_work_orders"),
+        format_number(tiles.late_work_orders, language),
+        late_change,
+        delta_color="inverse",
+        border=True,
+    )
+    columns[4].metric(
+        context.text("tile_stock_outs"),
+        format_number(tiles.stock_outs, language),
+        context.text("below_reorder", count=format_number(tiles.below_reorder_point, language)),
+        delta_color="off",
+        delta_arrow="off",
+        border=True,
+    )
+
+
+def render_trends(context: PageContext) -> None:
+    weeks = indicators.weekly_trends(context.session, context.as_of)
+    weeks.index = weeks.index.date
+    weeks.index.name = context.text("week")
+    st.subheader(context.text("trends", weeks=indicators.TREND_WEEKS))
+    left, right = st.columns(2)
+    left.line_chart(context.with_headers(weeks[["revenue", "revenue_target"]]))
+    right.line_chart(context.with_headers(weeks[["on_time_rate", "on_time_rate_target"]]))
+    left.line_chart(context.with_headers(weeks[["overdue_receivables"]]))
+    right.line_chart(context.with_headers(weeks[["late_work_orders"]]))
+
+
+def render(context: PageContext) -> None:
+    if context.as_of is None:
+        st.info(context.text("no_kpis"))
+        return
+    st.caption(
+        context.text(
+            "kpis_as_of",
+            day=format_day(context.as_of, context.language),
+            days=indicators.TILE_WINDOW_DAYS,
+        )
+    )
+    render_tiles(context, indicators.read_tiles(context.session, context.as_of))
+    render_trends(context)
+
+
+# st.navigation runs this file as a script; importing it (from tests) renders nothing.
+if __name__ == "__main__":
+    run_data_page(render)
