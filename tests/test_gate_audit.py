@@ -195,3 +195,12 @@ def test_report_lists_failed_expectation(setup):
     html = audit.report_path.read_text(encoding="utf-8")
     assert "expect_column_values_to_not_be_null:order_line_key" in html
     assert "FAILED" in html
+
+
+def test_candidate_changed_after_audit_is_rejected(setup):
+    warehouse, marts_dir, suites = setup
+    audit = audit_zone(warehouse, marts_dir, "idf", suites, "run-1")
+    with duckdb.connect(str(audit.candidate)) as candidate:
+        candidate.execute("DELETE FROM fct_order_lines WHERE order_id = 7")
+    with pytest.raises(CandidateError, match="changed after its audit"):
+        read_passed_audit(audit.candidate)
