@@ -172,7 +172,9 @@ def parse_table(name: str, settings: dict) -> TableSpec:
     return TableSpec(
         name=name,
         schema=settings.get("schema"),
-        primary_key=_column_names(name, "primary_key", primary_key) if primary_key else (),
+        primary_key=(
+            _column_names(name, "primary_key", primary_key) if primary_key is not None else ()
+        ),
         no_primary_key=no_primary_key,
         cursor=cursor,
         lookback=parse_lookback(name, settings["lookback"]),

@@ -136,8 +136,8 @@ class DuckDBLoader:
                     f"table {spec.name!r}: cannot widen column {name} from {old} to {new}: {error}"
                 ) from error
 
-    def _stage(self, spec: TableSpec, columns: list[SourceColumn], batches) -> None:
-        self.connection.register(BATCHES, batches)
+    def _stage(self, spec: TableSpec, columns: list[SourceColumn]) -> None:
+        """Copy the registered batch stream into a temp table, cast to the landing types."""
         try:
             self.connection.execute(
                 f"CREATE OR REPLACE TEMP TABLE {STAGE} AS {cast_select(columns, BATCHES)}"
@@ -147,8 +147,6 @@ class DuckDBLoader:
                 f"table {spec.name!r}: a source value does not fit its landing type "
                 f"({', '.join(f'{c.name} {c.landing_type}' for c in columns)}): {error}"
             ) from error
-        finally:
-            self.connection.unregister(BATCHES)
         if spec.cursor and spec.null_cursor == "fail":
             nulls = self._fetchall(
                 f"SELECT count(*) FROM {STAGE} WHERE {quote_identifier(spec.cursor)} IS NULL"
@@ -235,10 +233,13 @@ class DuckDBLoader:
         """Load one batch stream in a single transaction; roll back everything on error."""
         self.ensure_schemas()
         watermark_before = self._saved_watermark_text(spec) if spec.cursor else None
+        # The stream is registered outside the transaction: an aborted transaction rejects
+        # every statement, unregister included, until the rollback.
+        self.connection.register(BATCHES, batches)
         self.connection.execute("BEGIN TRANSACTION")
         try:
             self._apply_plan(spec, columns, plan)
-            self._stage(spec, columns, batches)
+            self._stage(spec, columns)
             rows_read = self._fetchall(f"SELECT count(*) FROM {STAGE}")[0][0]
             if spec.appends_distinct:
                 inserted = self._append_distinct(spec, columns)
@@ -254,6 +255,7 @@ class DuckDBLoader:
             self.connection.execute("ROLLBACK")
             raise
         finally:
+            self.connection.unregister(BATCHES)
             for table in (STAGE, LATEST, DIFF):
                 self.connection.execute(f"DROP TABLE IF EXISTS {table}")
         return LoadResult(

@@ -38,15 +38,12 @@ def delete_missing_keys(
         f"NOT EXISTS (SELECT 1 FROM {SOURCE_KEYS} AS k "
         f"WHERE {keys_equal(spec.primary_key, 'k', target)})"
     )
+    connection.register(BATCHES, keys)
     connection.execute("BEGIN TRANSACTION")
     try:
-        connection.register(BATCHES, keys)
-        try:
-            connection.execute(
-                f"CREATE OR REPLACE TEMP TABLE {SOURCE_KEYS} AS {cast_select(key_columns, BATCHES)}"
-            )
-        finally:
-            connection.unregister(BATCHES)
+        connection.execute(
+            f"CREATE OR REPLACE TEMP TABLE {SOURCE_KEYS} AS {cast_select(key_columns, BATCHES)}"
+        )
         total, gone = connection.execute(
             f"SELECT count(*), count(*) FILTER (WHERE {missing}) FROM {target}"
         ).fetchall()[0]
@@ -65,5 +62,6 @@ def delete_missing_keys(
         connection.execute("ROLLBACK")
         raise
     finally:
+        connection.unregister(BATCHES)
         connection.execute(f"DROP TABLE IF EXISTS {SOURCE_KEYS}")
     return gone, total
