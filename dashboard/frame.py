@@ -27,7 +27,7 @@ ZONE_VARIABLE = "ZONE_MARTS_DASHBOARD_ZONE"
 
 def zone_code_argument(argv: Sequence[str], environ: Mapping[str, str]) -> str | None:
     """Return the zone code from ``--zone CODE`` in ``argv``, else from ZONE_VARIABLE."""
-    parser = argparse.ArgumentParser(add_help=False)
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--zone")
     known, _ = parser.parse_known_args(list(argv))
     return known.zone or environ.get(ZONE_VARIABLE) or None

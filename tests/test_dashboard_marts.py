@@ -272,11 +272,12 @@ def _rows(zone: Zone, today: date, now: datetime) -> dict[str, list[dict]]:
 def build_zone_mart(
     marts_dir: Path, zone: Zone, *, published_at: datetime | None, now: datetime | None = None
 ) -> Path:
-    """Write ``marts_dir/<zone>.duckdb``; ``published_at=None`` leaves the publish log empty."""
+    """Write or replace ``marts_dir/<zone>.duckdb``; ``published_at=None`` leaves the log empty."""
     now = now or datetime.now(UTC)
     today = now.astimezone(zone.tz).date()
     path = marts_dir / f"{zone.code}.duckdb"
     marts_dir.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
     connection = duckdb.connect(str(path))
     try:
         rows = _rows(zone, today, now)

@@ -1,0 +1,59 @@
+"""``zone-marts dashboard --zone CODE``: serve one zone's dashboard on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+from dagster_project.settings import PROJECT_DIR
+from dagster_project.zones import load_zones
+
+DASHBOARD_APP = PROJECT_DIR / "dashboard" / "app.py"
+DEFAULT_PORT = 8501
+
+
+def build_streamlit_command(zone_code: str, port: int) -> list[str]:
+    """Return the ``streamlit run`` command line that serves ``zone_code`` on ``port``."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(DASHBOARD_APP),
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        # Arguments after "--" go to the app, which reads its zone from them.
+        "--",
+        "--zone",
+        zone_code,
+    ]
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    codes = [zone.code for zone in load_zones()]
+    if args.zone not in codes:
+        print(f"unknown zone {args.zone!r}: choose one of {', '.join(codes)} (marts/zones.yml)")
+        return 2
+    print(f"Serving the {args.zone} dashboard on http://127.0.0.1:{args.port} (Ctrl+C stops it)")
+    try:
+        return subprocess.call(build_streamlit_command(args.zone, args.port))
+    except KeyboardInterrupt:
+        return 0
+
+
+def register_commands(subparsers: argparse._SubParsersAction) -> None:
+    dashboard = subparsers.add_parser(
+        "dashboard", help="serve the dashboard of one zone to its managers on 127.0.0.1"
+    )
+    dashboard.add_argument("--zone", required=True, help="zone code, as in marts/zones.yml")
+    dashboard.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})"
+    )
+    dashboard.set_defaults(handler=_dashboard)
