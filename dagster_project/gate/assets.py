@@ -1,7 +1,7 @@
 """Dagster assets of the gate: ``zone_candidate`` (build and audit) and ``zone_mart`` (publish).
 
 Both are partitioned by zone code. ``zone_candidate`` carries one blocking check per suite plus
-``volume`` and ``reconciliation``; when one fails, Dagster skips ``zone_mart`` for that zone in
+``volume`` and ``reconciliation``. When one fails, Dagster skips ``zone_mart`` for that zone in
 the same run, and the zone keeps its last published mart.
 
 Check metadata keys, stable for alerting: every check has ``zone_code``. Suite checks
@@ -80,10 +80,10 @@ def check_result(outcome: CheckOutcome, report_path: Path | None) -> dg.AssetChe
 def _require_embedded(settings: Settings) -> None:
     if settings.is_production:
         # NOTE: the PostgreSQL variant (candidate schema, schema swap with grants in one
-        # transaction) is not built; production publishing stops here with this error.
+        # transaction) is not built, so production publishing stops here with this error.
         raise NotImplementedError(
             "ZONE_MARTS_MODE=production: publishing zone schemas to PostgreSQL is not "
-            "implemented yet; run the gate in embedded mode"
+            "implemented yet. Run the gate in embedded mode."
         )
 
 
@@ -95,7 +95,7 @@ def build_gate_definitions(
     """Return the ``zone_candidate`` and ``zone_mart`` assets for ``zones``.
 
     Needs the ``warehouse`` resource (WarehouseResource). The audited tables are those with a
-    suite in ``expectations_dir``; each is an upstream dbt model with the same asset key.
+    suite in ``expectations_dir``, and each is an upstream dbt model with the same asset key.
     """
     settings = settings or load_settings()
     marts_dir = settings.marts_dir

@@ -1,7 +1,7 @@
 """Audit a candidate: one Great Expectations suite per table, then quarantine rejected rows.
 
 Each table yields one ``suite_<table>`` check. It passes when every blocking expectation passes
-and the rows rejected by quarantine expectations stay within the suite's maximum share; those
+and the rows rejected by quarantine expectations stay within the suite's maximum share. Those
 rows are then moved out of the candidate.
 """
 
@@ -94,6 +94,6 @@ def missing_table_check(table: str, zone_code: str) -> CheckOutcome:
     return CheckOutcome(
         suite_check_name(table),
         False,
-        f"table marts.{table} is missing in the warehouse; run dbt or remove its suite",
+        f"table marts.{table} is missing in the warehouse: run dbt or remove its suite",
         {"zone_code": zone_code, "table": table, "failed_expectations": ["table_exists"]},
     )

@@ -19,7 +19,7 @@ ZONE_COLUMN = "zone_code"
 
 
 class CandidateError(RuntimeError):
-    """The candidate could not be built; the message names the file or table at fault."""
+    """Error raised when a candidate cannot be built or published. It names the file or table."""
 
 
 def quote_identifier(name: str) -> str:
@@ -56,7 +56,7 @@ def open_candidate(warehouse_path: Path, path: Path) -> Iterator[duckdb.DuckDBPy
             connection.execute(f"ATTACH ? AS {WAREHOUSE_ALIAS} (READ_ONLY)", [str(warehouse_path)])
         except duckdb.IOException as error:
             raise CandidateError(
-                f"cannot open the warehouse {warehouse_path} read-only ({error}); another "
+                f"cannot open the warehouse {warehouse_path} read-only ({error}). Another "
                 "process may be writing it"
             ) from error
         yield connection
@@ -91,9 +91,9 @@ def table_columns(
 def copy_zone_tables(
     connection: duckdb.DuckDBPyConnection, zone_code: str, tables: list[str]
 ) -> dict[str, int]:
-    """Copy the zone's rows of each mart table into the candidate; return rows per table.
+    """Copy the zone's rows of each mart table into the candidate and return rows per table.
 
-    A table with a ``zone_code`` column contributes the zone's rows; one without it (a
+    A table with a ``zone_code`` column contributes the zone's rows, and one without it (a
     company-wide dimension such as carriers) is copied whole.
     """
     row_counts = {}

@@ -24,7 +24,7 @@ DEFAULT_MAX_DROP_SHARE = 0.30
 # Below this many lost rows a drop never blocks, so a table of 5 rows that loses 2 does not.
 DEFAULT_MIN_DROPPED_ROWS = 10
 # net_amount is rounded to the cent per line on both sides, so the totals match exactly when
-# no line is lost or duplicated; one cent absorbs a rounding-mode difference on one line.
+# no line is lost or duplicated. One cent absorbs a rounding-mode difference on one line.
 DEFAULT_RECONCILIATION_TOLERANCE = Decimal("0.01")
 
 ORDER_LINES_TABLE = "fct_order_lines"
@@ -85,7 +85,7 @@ def check_volume(
 def source_order_line_total(connection: duckdb.DuckDBPyConnection, zone_code: str) -> Decimal:
     """Sum the zone's order-line net amounts in the warehouse's raw copy of the Base Opération.
 
-    The zone of a line is its customer's zone; each line is rounded to the cent as in the mart.
+    The zone of a line is its customer's zone. Each line is rounded to the cent as in the mart.
     """
     result = connection.execute(
         f"""

@@ -37,7 +37,7 @@ def move_to_quarantine(
     run_id: str,
     now: datetime,
 ) -> int:
-    """Copy the given rows (DuckDB rowids) to the quarantine table and delete them; return count."""
+    """Move the given rows (DuckDB rowids) to the quarantine table and return their count."""
     ensure_quarantine_table(connection)
     if not failures_by_row_id:
         return 0

@@ -9,7 +9,7 @@ from dagster_project.gate.checks import CheckOutcome
 from dagster_project.gate.validation import ExpectationOutcome
 
 REPORTS_DIRNAME = "reports"
-# Reports kept per zone; older ones are deleted so the folder does not grow without bound.
+# Reports kept per zone. Older ones are deleted so the folder does not grow without bound.
 REPORTS_KEPT = 30
 
 STYLE = """

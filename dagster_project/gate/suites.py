@@ -1,10 +1,10 @@
 """Load the Great Expectations suites kept as JSON files in expectations/, one per mart table.
 
-A suite file is the JSON form of ``gx.ExpectationSuite``. Two ``meta`` keys are ours:
+A suite file is the JSON form of ``gx.ExpectationSuite``. The gate reads these ``meta`` keys:
 
 - on an expectation, ``"on_failure": "quarantine"`` moves the rows it rejects to the zone's
-  quarantine table instead of blocking the publish (row-level expectations only); the default,
-  ``"block"``, blocks the zone; ``"name"`` overrides the derived expectation name;
+  quarantine table instead of blocking the publish (row-level expectations only). The default,
+  ``"block"``, blocks the zone. ``"name"`` overrides the derived expectation name.
 - on the suite, ``"max_quarantine_share"`` caps the share of a table's rows that may be
   quarantined before the zone is blocked anyway.
 """
@@ -27,7 +27,7 @@ DEFAULT_MAX_QUARANTINE_SHARE = 0.01
 
 
 class SuiteError(ValueError):
-    """A suite file is invalid; the message names the file and the expectation at fault."""
+    """Error raised for an invalid suite file. It names the file and the expectation at fault."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def expectation_name(expectation: dict) -> str:
 
 
 def load_suite(path: Path) -> MartSuite:
-    """Read one suite file; raise SuiteError if any expectation would be dropped or is ambiguous."""
+    """Read one suite file, raising SuiteError if an expectation is dropped or ambiguous."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
@@ -78,23 +78,23 @@ def load_suite(path: Path) -> MartSuite:
         dropped = [e["type"] for e in raw_expectations if e["type"] not in loaded]
         raise SuiteError(
             f"{path}: {len(raw_expectations)} expectations declared but "
-            f"{len(suite.expectations)} loaded; check the type and kwargs of: "
+            f"{len(suite.expectations)} loaded. Check the type and kwargs of: "
             f"{', '.join(dropped) or 'an expectation with invalid kwargs'}"
         )
     names = tuple(expectation_name(expectation) for expectation in raw_expectations)
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise SuiteError(
-            f"{path}: expectation name(s) used twice: {', '.join(duplicates)}; "
-            "set a distinct meta.name on each"
+            f"{path}: expectation name(s) used twice: {', '.join(duplicates)}. "
+            "Set a distinct meta.name on each."
         )
     quarantined = set()
     for name, expectation in zip(names, raw_expectations, strict=True):
         on_failure = (expectation.get("meta") or {}).get("on_failure", "block")
         if on_failure not in ON_FAILURE_VALUES:
             raise SuiteError(
-                f"{path}: expectation {name}: meta.on_failure={on_failure!r} is invalid; "
-                f"use one of {', '.join(ON_FAILURE_VALUES)}"
+                f"{path}: expectation {name}: meta.on_failure={on_failure!r} is invalid. "
+                f"Use one of {', '.join(ON_FAILURE_VALUES)}."
             )
         if on_failure == "quarantine":
             quarantined.add(name)

@@ -19,7 +19,7 @@ from dagster_project.gate.suites import MartSuite, expectation_name
 # dates in Indian/Reunion (UTC+4) are already tomorrow's date for four hours of every UTC day,
 # and source clocks drift a little, so one day.
 EVENT_TOLERANCE = timedelta(days=1)
-# Planned and due dates lie in the future legitimately; past this horizon they are typos
+# Planned and due dates lie in the future legitimately, but past this horizon they are typos
 # (2099, 20261 ...).
 PLANNING_HORIZON = timedelta(days=3 * 366)
 # Rejected values kept per expectation for the report and the check metadata.
@@ -59,8 +59,8 @@ class ExpectationOutcome:
 def suite_parameters(now: datetime) -> dict[str, object]:
     """Return the ``$PARAMETER`` values suites may use for bounds relative to the run time.
 
-    ``max_event_at`` compares with UTC timestamps; ``max_event_date`` and ``max_planned_date``
-    with dates, which DuckDB hands to pandas as naive datetimes.
+    ``max_event_at`` compares with UTC timestamps. ``max_event_date`` and ``max_planned_date``
+    compare with dates, which DuckDB hands to pandas as naive datetimes.
     """
     now_utc = pd.Timestamp(now).tz_convert("UTC")
     today = now_utc.tz_localize(None).normalize()

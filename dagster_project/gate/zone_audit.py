@@ -89,7 +89,7 @@ def audit_zone(
         unaudited = sorted(set(tables) - set(suites))
         if unaudited:
             raise CandidateError(
-                f"mart table(s) without a suite: {', '.join(unaudited)}; add "
+                f"mart table(s) without a suite: {', '.join(unaudited)}. Add "
                 "expectations/<table>.json for each, since an unaudited table is never published"
             )
         copy_zone_tables(connection, zone_code, tables)
@@ -153,7 +153,7 @@ def write_audit_record(audit: ZoneAudit) -> None:
 
 
 def read_passed_audit(candidate: Path) -> dict:
-    """Return the audit record of ``candidate``; raise CandidateError unless it may publish."""
+    """Return the audit record of ``candidate``, raising CandidateError unless it may publish."""
     record_path = audit_record_path(candidate)
     if not candidate.exists() or not record_path.exists():
         raise CandidateError(
