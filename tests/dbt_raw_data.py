@@ -7,14 +7,22 @@ and an overdue invoice, a late work order and a stock-out.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import psycopg
 
-from dagster_project.settings import PROJECT_DIR
+from dagster_project.context import writer as context_writer
+from dagster_project.context.tables import build_zone_calendar, build_zone_settings
+from dagster_project.settings import DBT_PROJECT_DIR, PROJECT_DIR, load_settings
+from dagster_project.transform.environment import DBT_EXECUTABLE, dbt_environment
+from dagster_project.zones import load_zones
 
 SCHEMA_FILE = PROJECT_DIR / "dagster_project" / "demo" / "schema.sql"
 LOADED_AT = datetime(2026, 6, 30, 6, 0, tzinfo=UTC)
@@ -250,3 +258,51 @@ def _write(execute, executemany, rows: dict[str, list[tuple]], marker: str) -> N
         placeholders = ", ".join([marker] * width)
         loaded = [row if len(row) == width else (*row, LOADED_AT) for row in table_rows]
         executemany(f"insert into raw.{name} values ({placeholders})", loaded)
+
+
+def write_zone_context_duckdb(connection: duckdb.DuckDBPyConnection) -> None:
+    zones = load_zones()
+    context_writer.write_duckdb(
+        connection, [build_zone_settings(zones), build_zone_calendar(zones)]
+    )
+
+
+def write_zone_context_postgres(url: str) -> None:
+    zones = load_zones()
+    context_writer.write_postgres(url, [build_zone_settings(zones), build_zone_calendar(zones)])
+
+
+def dbt_env(warehouse_path: Path | None = None, postgres_url: str | None = None) -> dict[str, str]:
+    """Process environment for a dbt run on the DuckDB file or the PostgreSQL database."""
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    mode = "production" if postgres_url else "embedded"
+    settings = load_settings(
+        {
+            "ZONE_MARTS_MODE": mode,
+            "BASE_OPERATION_URL": postgres_url or "sqlite:///unused.sqlite",
+            "WAREHOUSE_PATH": str(warehouse_path or "unused.duckdb"),
+            **({"WAREHOUSE_URL": postgres_url} if postgres_url else {}),
+        }
+    )
+    return env | dbt_environment(settings)
+
+
+def run_dbt(
+    arguments: list[str], env: dict[str, str], work_dir: Path
+) -> subprocess.CompletedProcess:
+    """Run dbt with its own target and log directories under ``work_dir``."""
+    command = [
+        DBT_EXECUTABLE,
+        *arguments,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(work_dir / "target"),
+        "--log-path",
+        str(work_dir / "logs"),
+        "--vars",
+        json.dumps({"as_of": AS_OF}),
+    ]
+    return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
