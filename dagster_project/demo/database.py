@@ -134,13 +134,19 @@ class BaseOperationDatabase:
 
     SQL is written with ``?`` placeholders and translated for psycopg. Nothing is committed
     until ``commit()``, so a failed generation or simulation leaves the database unchanged.
+    A missing SQLite file is created, with its folders, unless ``create`` is false.
     """
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, create: bool = True):
         self.url = url
         if url.startswith("sqlite:///"):
             self.dialect = "sqlite"
             self.path = Path(url.removeprefix("sqlite:///"))
+            if not create and not self.path.is_file():
+                raise DemoDatabaseError(
+                    f"no Base Opération at {url}: the file does not exist; run zone-marts "
+                    "generate first"
+                )
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: transactions are opened explicitly by begin().
             self.connection = sqlite3.connect(self.path, isolation_level=None)

@@ -98,22 +98,23 @@ def _add_zones_and_sites(buffer: RowBuffer, catalog: Catalog, seed: int, created
 
 
 def _add_carriers(buffer: RowBuffer, catalog: Catalog, created_at: str) -> None:
-    catalog.carriers = [[] for _ in catalog.zones]
-    for carrier_id, (name, late_share, served) in enumerate(vocabulary.CARRIERS, start=1):
+    for carrier_id, (name, _, _) in enumerate(vocabulary.CARRIERS, start=1):
         buffer.add("carriers", (carrier_id, name, created_at))
-        for index, zone in enumerate(catalog.zones):
-            overseas = zone.code in vocabulary.OVERSEAS_ZONES
-            if zone.code in (served or ()) or (served is None and not overseas):
-                catalog.carriers[index].append((carrier_id, late_share))
-    national = [
-        (carrier_id, late_share)
-        for carrier_id, (_, late_share, served) in enumerate(vocabulary.CARRIERS, start=1)
-        if served is None
-    ]
-    for serving in catalog.carriers:
-        if not serving:
-            # A zone that no carrier lists is served by every national carrier.
-            serving.extend(national)
+    catalog.carriers = [carriers_serving(zone.code) for zone in catalog.zones]
+
+
+def carriers_serving(zone_code: str) -> list[tuple[int, float]]:
+    """Return (carrier_id, share of deliveries late) of the carriers that serve a zone."""
+    serving, national = [], []
+    for carrier_id, (_, late_share, served) in enumerate(vocabulary.CARRIERS, start=1):
+        if served is None:
+            national.append((carrier_id, late_share))
+        if zone_code in (served or ()):
+            serving.append((carrier_id, late_share))
+        elif served is None and zone_code not in vocabulary.OVERSEAS_ZONES:
+            serving.append((carrier_id, late_share))
+    # A zone that no carrier lists is served by every national carrier.
+    return serving or national
 
 
 def _add_products(

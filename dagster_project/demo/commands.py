@@ -1,0 +1,111 @@
+"""The ``zone-marts generate`` and ``zone-marts simulate`` subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import datetime
+
+from dagster_project.demo.database import DemoDatabaseError, describe_url
+from dagster_project.demo.generate import generate_base_operation
+from dagster_project.demo.simulate import simulate_business_hour
+from dagster_project.settings import load_settings
+
+
+def register_commands(subparsers) -> None:
+    generate = subparsers.add_parser(
+        "generate",
+        help="fill the Base Opération with demo data",
+        description="Fill the Base Opération with about four months of demo sales, logistics, "
+        "production and finance data, ending now.",
+    )
+    _add_url_option(generate)
+    generate.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="data volume; 1 is about 50,000 order lines (default: 1)",
+    )
+    generate.add_argument(
+        "--seed",
+        type=int,
+        default=42,
+        help="random seed; the same seed and --as-of give the same data (default: 42)",
+    )
+    generate.add_argument(
+        "--as-of",
+        type=_parse_as_of,
+        default=None,
+        help="end of the history, an ISO 8601 instant such as 2026-12-01T15:00:00+00:00 "
+        "(default: now)",
+    )
+    generate.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="drop and recreate the Base Opération tables if the database is not empty",
+    )
+    generate.set_defaults(handler=run_generate)
+
+    simulate = subparsers.add_parser(
+        "simulate",
+        help="add one business hour of activity to the Base Opération",
+        description="Add one business hour of orders, cancellations, shipments, deliveries, "
+        "invoices, payments, stock moves and production progress, in one transaction.",
+    )
+    _add_url_option(simulate)
+    simulate.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
+    simulate.set_defaults(handler=run_simulate)
+
+
+def _add_url_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--url",
+        default=None,
+        help="sqlite:///PATH or postgresql://USER@HOST:PORT/DATABASE "
+        "(default: BASE_OPERATION_URL, else data/base_operation.sqlite)",
+    )
+
+
+def _parse_as_of(text: str) -> datetime:
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 instant") from None
+    if instant.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset: add one, such as +00:00")
+    return instant
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    url = args.url or load_settings().source_url
+    started = time.perf_counter()
+    try:
+        counts = generate_base_operation(
+            url, scale=args.scale, seed=args.seed, as_of=args.as_of, overwrite=args.overwrite
+        )
+    except (DemoDatabaseError, ValueError) as error:
+        print(f"generate failed: {error}", file=sys.stderr)
+        return 1
+    seconds = time.perf_counter() - started
+    print(f"Generated the Base Opération at {describe_url(url)} in {seconds:.1f} s:")
+    _print_counts(counts)
+    return 0
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    url = args.url or load_settings().source_url
+    try:
+        counts = simulate_business_hour(url, seed=args.seed)
+    except DemoDatabaseError as error:
+        print(f"simulate failed: {error}", file=sys.stderr)
+        return 1
+    print(f"Simulated one business hour on {describe_url(url)}:")
+    _print_counts(counts)
+    return 0
+
+
+def _print_counts(counts: dict[str, int]) -> None:
+    width = max(len(name) for name in counts)
+    for name, count in counts.items():
+        print(f"  {name:<{width}}  {count:>10,}")
