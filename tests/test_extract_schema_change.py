@@ -1,0 +1,120 @@
+"""Source schema changes: additions and widenings applied, renames and narrowing rejected."""
+
+from __future__ import annotations
+
+import pytest
+
+from dagster_project.extract.schema_change import SchemaChangeError, is_widening
+
+pytest.register_assert_rewrite("extract_support")
+from extract_support import extract, landed  # noqa: E402
+
+pytest_plugins = ("extract_support",)
+
+ORDERS = (
+    "CREATE TABLE orders (order_id INTEGER PRIMARY KEY, quantity INTEGER, "
+    "updated_at TIMESTAMPTZ NOT NULL)"
+)
+
+
+def _recreate_sqlite(source, definition: str, columns: str) -> None:
+    """SQLite cannot change a column's type: rebuild the table with the same rows."""
+    source.run(
+        "ALTER TABLE orders RENAME TO orders_old",
+        definition,
+        f"INSERT INTO orders SELECT {columns} FROM orders_old",
+        "DROP TABLE orders_old",
+    )
+
+
+def test_added_column_applied_and_reported(source, warehouse):
+    source.run(ORDERS, "INSERT INTO orders VALUES (1, 2, '2026-01-01T10:00Z')")
+    extract("orders", source, warehouse)
+    source.run(
+        "ALTER TABLE orders ADD COLUMN note TEXT",
+        "INSERT INTO orders VALUES (2, 3, '2026-01-01T11:00Z', 'rush')",
+    )
+    result = extract("orders", source, warehouse)
+    assert result.schema_changes == ("added note VARCHAR",)
+    assert landed(warehouse, "SELECT order_id, note FROM raw.orders ORDER BY 1") == [
+        (1, None),
+        (2, "rush"),
+    ]
+
+
+def test_integer_widened_to_decimal(source, warehouse):
+    source.run(ORDERS, "INSERT INTO orders VALUES (1, 2, '2026-01-01T10:00Z')")
+    extract("orders", source, warehouse)
+    if source.dialect == "sqlite":
+        _recreate_sqlite(
+            source,
+            "CREATE TABLE orders (order_id INTEGER PRIMARY KEY, quantity NUMERIC(6, 1), "
+            "updated_at TIMESTAMPTZ NOT NULL)",
+            "*",
+        )
+    else:
+        source.run("ALTER TABLE orders ALTER COLUMN quantity TYPE NUMERIC(6, 1)")
+    source.run("INSERT INTO orders VALUES (2, 2.5, '2026-01-01T11:00Z')")
+    result = extract("orders", source, warehouse)
+    assert len(result.schema_changes) == 1
+    assert result.schema_changes[0].startswith("widened quantity ")
+    assert result.schema_changes[0].endswith(" -> DECIMAL(6,1)")
+    assert landed(
+        warehouse, "SELECT CAST(quantity AS VARCHAR) FROM raw.orders ORDER BY order_id"
+    ) == [("2.0",), ("2.5",)]
+
+
+def test_rename_rejected_naming_columns(source, warehouse):
+    source.run(ORDERS, "INSERT INTO orders VALUES (1, 2, '2026-01-01T10:00Z')")
+    first = extract("orders", source, warehouse)
+    source.run(
+        "ALTER TABLE orders RENAME COLUMN quantity TO ordered_quantity",
+        "INSERT INTO orders VALUES (2, 3, '2026-01-01T11:00Z')",
+    )
+    with pytest.raises(SchemaChangeError, match="column quantity .* while ordered_quantity"):
+        extract("orders", source, warehouse)
+    assert landed(warehouse, "SELECT count(*) FROM raw.orders") == [(1,)]
+    assert landed(warehouse, "SELECT watermark FROM raw._extract_state") == [
+        (first.watermark_after,)
+    ]
+
+
+def test_narrowing_rejected_naming_column(source, warehouse):
+    source.run(
+        "CREATE TABLE orders (order_id INTEGER PRIMARY KEY, price NUMERIC(12, 2), "
+        "updated_at TIMESTAMPTZ NOT NULL)",
+        "INSERT INTO orders VALUES (1, 2.5, '2026-01-01T10:00Z')",
+    )
+    extract("orders", source, warehouse)
+    if source.dialect == "sqlite":
+        _recreate_sqlite(
+            source,
+            "CREATE TABLE orders (order_id INTEGER PRIMARY KEY, price NUMERIC(6, 1), "
+            "updated_at TIMESTAMPTZ NOT NULL)",
+            "*",
+        )
+    else:
+        source.run("ALTER TABLE orders ALTER COLUMN price TYPE NUMERIC(6, 1)")
+    with pytest.raises(
+        SchemaChangeError, match=r"narrow .*price DECIMAL\(12,2\) -> DECIMAL\(6,1\)"
+    ):
+        extract("orders", source, warehouse)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "widens"),
+    [
+        ("INTEGER", "BIGINT", True),
+        ("BIGINT", "INTEGER", False),
+        ("INTEGER", "DECIMAL(6,1)", True),
+        ("DECIMAL(12,2)", "DECIMAL(14,4)", True),
+        ("DECIMAL(12,2)", "DECIMAL(12,4)", False),
+        ("DECIMAL(12,2)", "INTEGER", False),
+        ("FLOAT", "DOUBLE", True),
+        ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", False),
+        ("DATE", "VARCHAR", True),
+        ("VARCHAR", "INTEGER", False),
+    ],
+)
+def test_widening_rules(old, new, widens):
+    assert is_widening(old, new) is widens
