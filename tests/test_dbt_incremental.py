@@ -1,0 +1,124 @@
+"""Incremental behaviour of fct_order_lines: each test runs dbt twice on its own DuckDB file."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import dbt_raw_data as raw
+import duckdb
+import pytest
+
+LATER = raw.LOADED_AT + timedelta(days=1)
+SELECTION = ["--select", "+fct_order_lines"]
+
+
+@pytest.fixture(scope="module")
+def work_dir(tmp_path_factory):
+    # One target directory for the module, so dbt reuses its partial parse between runs.
+    return tmp_path_factory.mktemp("dbt_incremental")
+
+
+@pytest.fixture
+def warehouse(work_dir):
+    """A DuckDB file at a fixed path, holding the zone context and the base rows."""
+    path = work_dir / "warehouse.duckdb"
+    path.unlink(missing_ok=True)
+    with duckdb.connect(str(path)) as connection:
+        raw.write_zone_context_duckdb(connection)
+        raw.write_duckdb(connection, raw.base_rows())
+    return path
+
+
+def land(path, rows: dict[str, list[tuple]]) -> None:
+    with duckdb.connect(str(path)) as connection:
+        raw.write_duckdb(connection, rows)
+
+
+def run(path, work_dir, *arguments: str):
+    result = raw.run_dbt(list(arguments), raw.dbt_env(warehouse_path=path), work_dir)
+    assert result.returncode == 0, result.stdout[-4000:]
+    return result
+
+
+def order_lines(path, where: str) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as connection:
+        return connection.execute(
+            "select order_id, line_number, quantity from marts.fct_order_lines "
+            f"where {where} order by order_id, line_number"
+        ).fetchall()
+
+
+def test_empty_target_builds_fully(warehouse, work_dir):
+    run(warehouse, work_dir, "run", *SELECTION)
+    assert len(order_lines(warehouse, "true")) == len(raw.base_rows()["sales_order_lines"])
+
+
+def test_row_dated_2099_does_not_freeze(warehouse, work_dir):
+    run(warehouse, work_dir, "run", *SELECTION)
+    future = raw.utc("2099-01-01T00:00:00")
+    land(
+        warehouse,
+        {
+            "sales_orders": [(1005, 10, "web", "open", "EUR", future, future, raw.LOADED_AT)],
+            "sales_order_lines": [(1005, 1, 100, 1, Decimal("19.90"), Decimal("0"), future)],
+        },
+    )
+    run(warehouse, work_dir, "run", *SELECTION)
+    ordered_at = raw.utc("2026-06-30T09:00:00")
+    land(
+        warehouse,
+        {
+            "sales_orders": [(1006, 10, "web", "open", "EUR", ordered_at, ordered_at, LATER)],
+            "sales_order_lines": [
+                (1006, 1, 100, 2, Decimal("19.90"), Decimal("0"), ordered_at, LATER)
+            ],
+        },
+    )
+    run(warehouse, work_dir, "run", *SELECTION)
+    assert order_lines(warehouse, "order_id in (1005, 1006)") == [(1005, 1, 1), (1006, 1, 2)]
+    check = raw.run_dbt(
+        ["test", "--select", "test_name:not_in_future,fct_order_lines"],
+        raw.dbt_env(warehouse_path=warehouse),
+        work_dir,
+    )
+    assert check.returncode != 0
+    assert "not_in_future_fct_order_lines_ordered_at" in check.stdout
+
+
+def test_duplicate_keys_in_batch_keep_latest(warehouse, work_dir):
+    run(warehouse, work_dir, "run", *SELECTION)
+    first = raw.utc("2026-06-30T10:00:00")
+    second = raw.utc("2026-06-30T11:00:00")
+    land(
+        warehouse,
+        {
+            "sales_order_lines": [
+                (1000, 1, 100, 5, Decimal("19.90"), Decimal("0.1"), second, LATER),
+                (1000, 1, 100, 4, Decimal("19.90"), Decimal("0.1"), first, LATER),
+            ]
+        },
+    )
+    run(warehouse, work_dir, "run", *SELECTION)
+    assert order_lines(warehouse, "order_id = 1000 and line_number = 1") == [(1000, 1, 5)]
+
+
+def test_null_in_composite_key_not_duplicated(warehouse, work_dir):
+    land(
+        warehouse,
+        {"sales_order_lines": [(1000, None, 100, 9, Decimal("19.90"), Decimal("0"), raw.U)]},
+    )
+    run(warehouse, work_dir, "run", *SELECTION)
+    run(warehouse, work_dir, "run", *SELECTION)
+    assert order_lines(warehouse, "order_id = 1000 and line_number is null") == [(1000, None, 9)]
+
+
+def test_late_row_with_old_updated_at_arrives(warehouse, work_dir):
+    run(warehouse, work_dir, "run", *SELECTION)
+    old = raw.utc("2026-01-02T00:00:00")
+    land(
+        warehouse,
+        {"sales_order_lines": [(1002, 2, 100, 6, Decimal("19.90"), Decimal("0"), old, LATER)]},
+    )
+    run(warehouse, work_dir, "run", *SELECTION)
+    assert order_lines(warehouse, "order_id = 1002") == [(1002, 1, 2), (1002, 2, 6)]
