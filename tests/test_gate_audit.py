@@ -16,7 +16,7 @@ from gate_warehouse import (
     inject_bad_rows,
 )
 
-from dagster_project.gate.candidate import CandidateError
+from dagster_project.gate.candidate import CandidateError, zone_lock
 from dagster_project.gate.suites import load_suites
 from dagster_project.gate.zone_audit import audit_zone, read_passed_audit
 from dagster_project.publish.embedded import publish_candidate, published_path
@@ -204,3 +204,11 @@ def test_candidate_changed_after_audit_is_rejected(setup):
         candidate.execute("DELETE FROM fct_order_lines WHERE order_id = 7")
     with pytest.raises(CandidateError, match="changed after its audit"):
         read_passed_audit(audit.candidate)
+
+
+def test_zone_locked_by_another_run_is_rejected(setup):
+    warehouse, marts_dir, suites = setup
+    with zone_lock(marts_dir, "idf"):
+        with pytest.raises(CandidateError, match="being built or published by another run"):
+            audit_zone(warehouse, marts_dir, "idf", suites, "run-2")
+    assert audit_zone(warehouse, marts_dir, "idf", suites, "run-3").passed

@@ -24,7 +24,7 @@ from pathlib import Path
 import dagster as dg
 
 from dagster_project.gate.audit import suite_check_name
-from dagster_project.gate.candidate import candidate_path
+from dagster_project.gate.candidate import candidate_path, zone_lock
 from dagster_project.gate.checks import (
     DEFAULT_MAX_DROP_SHARE,
     DEFAULT_MIN_DROPPED_ROWS,
@@ -176,19 +176,20 @@ def build_gate_definitions(
         _require_embedded(settings)
         zone_code = context.partition_key
         candidate = candidate_path(marts_dir, zone_code)
-        record = read_passed_audit(candidate)
         target = published_path(marts_dir, zone_code)
-        entry = PublishEntry(
-            run_id=context.run_id,
-            zone_code=zone_code,
-            published_at=datetime.now(UTC),
-            source_watermarks=record["source_watermarks"],
-            row_counts=record["row_counts"],
-            checks_passed=record["checks_passed"],
-            checks_failed=record["checks_failed"],
-        )
-        publish_candidate(candidate, target, entry)
-        audit_record_path(candidate).unlink(missing_ok=True)
+        with zone_lock(marts_dir, zone_code):
+            record = read_passed_audit(candidate)
+            entry = PublishEntry(
+                run_id=context.run_id,
+                zone_code=zone_code,
+                published_at=datetime.now(UTC),
+                source_watermarks=record["source_watermarks"],
+                row_counts=record["row_counts"],
+                checks_passed=record["checks_passed"],
+                checks_failed=record["checks_failed"],
+            )
+            publish_candidate(candidate, target, entry)
+            audit_record_path(candidate).unlink(missing_ok=True)
         context.log.info("zone %s: published %s", zone_code, target)
         return dg.MaterializeResult(
             metadata={

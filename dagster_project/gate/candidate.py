@@ -6,6 +6,8 @@ pointed at, on the same file system as the published marts so that publishing is
 
 from __future__ import annotations
 
+import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +30,28 @@ def quote_identifier(name: str) -> str:
 
 def candidate_path(marts_dir: Path, zone_code: str) -> Path:
     return marts_dir / CANDIDATES_DIRNAME / f"{zone_code}.duckdb"
+
+
+@contextmanager
+def zone_lock(marts_dir: Path, zone_code: str) -> Iterator[None]:
+    """Hold the zone's lock file, so two runs never build or publish one zone's candidate at once.
+
+    Raise CandidateError at once when another process holds it, instead of waiting behind it.
+    """
+    path = marts_dir / CANDIDATES_DIRNAME / f"{zone_code}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            raise CandidateError(
+                f"zone {zone_code} is being built or published by another run (lock {path}); "
+                "wait for that run to finish, then start this one again"
+            ) from error
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def remove_database_file(path: Path) -> None:

@@ -22,6 +22,7 @@ from dagster_project.gate.candidate import (
     count_rows,
     list_warehouse_tables,
     open_candidate,
+    zone_lock,
 )
 from dagster_project.gate.checks import (
     DEFAULT_MAX_DROP_SHARE,
@@ -75,6 +76,19 @@ def audit_zone(
     now: datetime | None = None,
 ) -> ZoneAudit:
     """Build the zone's candidate from the warehouse and run every gate check on it."""
+    with zone_lock(marts_dir, zone_code):
+        return _audit_zone(warehouse_path, marts_dir, zone_code, suites, run_id, policy, now)
+
+
+def _audit_zone(
+    warehouse_path: Path,
+    marts_dir: Path,
+    zone_code: str,
+    suites: dict[str, MartSuite],
+    run_id: str,
+    policy: GatePolicy,
+    now: datetime | None,
+) -> ZoneAudit:
     now = now or datetime.now(UTC)
     candidate = candidate_path(marts_dir, zone_code)
     audit_record_path(candidate).unlink(missing_ok=True)
