@@ -1,0 +1,145 @@
+"""Publish an audited candidate to PostgreSQL as the zone's schema, swapped in one transaction.
+
+The candidate's tables are loaded into ``<zone>__next``, then, in the same transaction, the
+current ``<zone>`` schema is renamed away, ``<zone>__next`` takes its name, the read grants of
+the old schema (and of the zone's reader role) are applied to the new one, and the old schema is
+dropped. PostgreSQL makes the whole change visible at commit, so a BI query sees either the old
+schema or the new one, and any error rolls everything back.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import adbc_driver_manager
+import adbc_driver_postgresql.dbapi as adbc
+import duckdb
+
+from dagster_project.gate.candidate import quote_identifier
+from dagster_project.publish.embedded import PublishError
+from dagster_project.publish.log import PUBLISH_LOG_TABLE, PublishEntry
+
+NEXT_SUFFIX = "__next"
+PREVIOUS_SUFFIX = "__previous"
+
+CREATE_PUBLISH_LOG = """
+CREATE TABLE {schema}.{table} (
+    run_id TEXT NOT NULL,
+    zone_code TEXT NOT NULL,
+    published_at TIMESTAMPTZ NOT NULL,
+    source_watermarks JSONB,
+    row_counts JSONB NOT NULL,
+    checks_passed TEXT[] NOT NULL,
+    checks_failed TEXT[] NOT NULL
+)
+"""
+
+
+def zone_reader_role(zone_code: str) -> str:
+    """Return the name of the role that reads one zone's schema, granted at every publish."""
+    return f"zone_{zone_code}_reader"
+
+
+def _scalar(cursor, sql: str, parameters=None):
+    cursor.execute(sql, parameters)
+    row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def _candidate_tables(candidate: Path) -> list[str]:
+    with duckdb.connect(str(candidate), read_only=True) as connection:
+        rows = connection.execute(
+            "select table_name from information_schema.tables "
+            "where table_schema = 'main' and table_name <> ? order by table_name",
+            [PUBLISH_LOG_TABLE],
+        ).fetchall()
+    return [name for (name,) in rows]
+
+
+def _readers(cursor, schema: str, zone_code: str) -> list[str]:
+    """Return the roles to grant read access: the current schema's readers and the zone role."""
+    cursor.execute(
+        "select distinct grantee from information_schema.role_table_grants "
+        "where table_schema = $1 and privilege_type = 'SELECT' "
+        "and grantee <> current_user and grantee <> 'PUBLIC'",
+        [schema],
+    )
+    roles = {grantee for (grantee,) in cursor.fetchall()}
+    role = zone_reader_role(zone_code)
+    if _scalar(cursor, "select count(*) from pg_roles where rolname = $1", [role]):
+        roles.add(role)
+    return sorted(roles)
+
+
+def publish_to_postgres(
+    candidate: Path, warehouse_url: str, zone_code: str, entry: PublishEntry
+) -> list[str]:
+    """Replace schema ``zone_code`` by the candidate's tables and return the roles granted.
+
+    Raise PublishError, with nothing changed in PostgreSQL, when a table cannot be loaded.
+    """
+    schema = quote_identifier(zone_code)
+    next_schema = quote_identifier(zone_code + NEXT_SUFFIX)
+    previous_schema = quote_identifier(zone_code + PREVIOUS_SUFFIX)
+    tables = _candidate_tables(candidate)
+    with duckdb.connect(str(candidate), read_only=True) as source:
+        source.execute("SET TimeZone = 'UTC'")
+        with adbc.connect(warehouse_url) as connection, connection.cursor() as cursor:
+            # NOTE: ADBC creates NUMERIC columns without their declared precision and JSON
+            # columns as TEXT, so the published types are wider than the warehouse's.
+            cursor.execute(f"DROP SCHEMA IF EXISTS {next_schema} CASCADE")
+            cursor.execute(f"CREATE SCHEMA {next_schema}")
+            for table in tables:
+                data = source.sql(f"SELECT * FROM {quote_identifier(table)}").to_arrow_table()
+                try:
+                    cursor.adbc_ingest(
+                        table, data, mode="create", db_schema_name=zone_code + NEXT_SUFFIX
+                    )
+                except adbc_driver_manager.Error as error:
+                    raise PublishError(
+                        f"cannot load candidate table {table} into PostgreSQL schema "
+                        f"{zone_code}{NEXT_SUFFIX} ({error}); schema {zone_code} is unchanged"
+                    ) from error
+            exists = _scalar(
+                cursor, "select count(*) from pg_namespace where nspname = $1", [zone_code]
+            )
+            cursor.execute(CREATE_PUBLISH_LOG.format(schema=next_schema, table=PUBLISH_LOG_TABLE))
+            if exists and _scalar(
+                cursor,
+                "select count(*) from information_schema.tables "
+                "where table_schema = $1 and table_name = $2",
+                [zone_code, PUBLISH_LOG_TABLE],
+            ):
+                cursor.execute(
+                    f"INSERT INTO {next_schema}.{PUBLISH_LOG_TABLE} "
+                    f"SELECT * FROM {schema}.{PUBLISH_LOG_TABLE}"
+                )
+            cursor.execute(
+                f"INSERT INTO {next_schema}.{PUBLISH_LOG_TABLE} "
+                "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, "
+                "array(select jsonb_array_elements_text($6::jsonb)), "
+                "array(select jsonb_array_elements_text($7::jsonb)))",
+                [
+                    entry.run_id,
+                    entry.zone_code,
+                    entry.published_at,
+                    json.dumps(entry.source_watermarks, default=str),
+                    json.dumps(entry.row_counts),
+                    json.dumps(entry.checks_passed),
+                    json.dumps(entry.checks_failed),
+                ],
+            )
+            readers = _readers(cursor, zone_code, zone_code)
+            if exists:
+                cursor.execute(f"DROP SCHEMA IF EXISTS {previous_schema} CASCADE")
+                cursor.execute(f"ALTER SCHEMA {schema} RENAME TO {previous_schema}")
+            cursor.execute(f"ALTER SCHEMA {next_schema} RENAME TO {schema}")
+            for reader in readers:
+                grantee = quote_identifier(reader)
+                cursor.execute(f"GRANT USAGE ON SCHEMA {schema} TO {grantee}")
+                cursor.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {grantee}")
+            if exists:
+                cursor.execute(f"DROP SCHEMA {previous_schema} CASCADE")
+            connection.commit()
+    return readers
