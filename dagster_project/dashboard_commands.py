@@ -29,6 +29,9 @@ def build_streamlit_command(zone_code: str, port: int) -> list[str]:
         "127.0.0.1",
         "--server.port",
         str(port),
+        # Hides the "Deploy" button, which offers to publish the app to Streamlit's cloud.
+        "--client.toolbarMode",
+        "minimal",
         # Arguments after "--" go to the app, which reads its zone from them.
         "--",
         "--zone",

@@ -23,7 +23,8 @@ def _signed(text: str, value: float) -> str:
 
 def render_tiles(context: PageContext, tiles: indicators.Tiles) -> None:
     language, currency = context.language, context.zone.currency
-    columns = st.columns(5)
+    # Two rows of three: five columns cut amounts such as "1 234 567 EUR" short at 1400 px.
+    columns = [*st.columns(3), *st.columns(3)]
     revenue_gap = tiles.revenue - tiles.revenue_target
     columns[0].metric(
         context.text("tile_revenue"),
@@ -84,9 +85,11 @@ def render_tiles(context: PageContext, tiles: indicators.Tiles) -> None:
     columns[4].metric(
         context.text("tile_stock_outs"),
         format_number(tiles.stock_outs, language),
-        context.text("below_reorder", count=format_number(tiles.below_reorder_point, language)),
-        delta_color="off",
-        delta_arrow="off",
+        border=True,
+    )
+    columns[5].metric(
+        context.text("tile_below_reorder"),
+        format_number(tiles.below_reorder_point, language),
         border=True,
     )
 
@@ -96,11 +99,18 @@ def render_trends(context: PageContext) -> None:
     weeks.index = weeks.index.date
     weeks.index.name = context.text("week")
     st.subheader(context.text("trends", weeks=indicators.TREND_WEEKS))
-    left, right = st.columns(2)
-    left.line_chart(context.with_headers(weeks[["revenue", "revenue_target"]]))
-    right.line_chart(context.with_headers(weeks[["on_time_rate", "on_time_rate_target"]]))
-    left.line_chart(context.with_headers(weeks[["overdue_receivables"]]))
-    right.line_chart(context.with_headers(weeks[["late_work_orders"]]))
+    weeks["on_time_rate"] *= 100
+    weeks["on_time_rate_target"] *= 100
+    charts = [
+        ("tile_revenue", ["revenue", "revenue_target"], context.zone.currency),
+        ("tile_on_time", ["on_time_rate", "on_time_rate_target"], "%"),
+        ("tile_overdue", ["overdue_receivables"], context.zone.currency),
+        ("tile_late_work_orders", ["late_work_orders"], None),
+    ]
+    columns = [*st.columns(2), *st.columns(2)]
+    for column, (title, series, unit) in zip(columns, charts, strict=True):
+        column.markdown(f"**{context.text(title)}**")
+        column.line_chart(context.with_headers(weeks[series]), y_label=unit)
 
 
 def render(context: PageContext) -> None:

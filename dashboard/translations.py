@@ -68,12 +68,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "tile_overdue": {"fr": "Créances échues", "en": "Overdue receivables"},
     "tile_late_work_orders": {"fr": "Ordres de fabrication en retard", "en": "Late work orders"},
     "tile_stock_outs": {"fr": "Ruptures de stock", "en": "Stock-outs"},
+    "tile_below_reorder": {
+        "fr": "Positions sous le point de commande",
+        "en": "Positions below reorder point",
+    },
     "vs_target": {"fr": "{delta} vs objectif {target}", "en": "{delta} vs target {target}"},
     "vs_week_before": {"fr": "{delta} en 7 jours", "en": "{delta} in 7 days"},
-    "below_reorder": {
-        "fr": "{count} sous le point de commande",
-        "en": "{count} below reorder point",
-    },
     "no_delivery": {"fr": "aucune livraison", "en": "no delivery"},
     "trends": {"fr": "Tendances sur {weeks} semaines", "en": "Trends over {weeks} weeks"},
     "week": {"fr": "Semaine", "en": "Week"},

@@ -23,6 +23,7 @@ TILE_KEYS = (
     "tile_overdue",
     "tile_late_work_orders",
     "tile_stock_outs",
+    "tile_below_reorder",
 )
 
 
@@ -90,7 +91,7 @@ def test_empty_publish_log_warns(marts_dir):
     build_zone_mart(marts_dir, ZONES["idf"], published_at=None)
     app = run_app()
     assert [warning.value for warning in app.warning] == [translate("log_empty", "fr")]
-    assert len(app.metric) == 5
+    assert len(app.metric) == len(TILE_KEYS)
 
 
 def test_missing_mart_explains(marts_dir):
@@ -169,9 +170,9 @@ def test_details_show_only_own_zone(published):
     app = run_app("details_page.py")
     for table in ("fct_order_lines", "fct_shipments", "fct_invoices", "fct_payments"):
         app.selectbox(key="dataset").set_value(table).run()
-        shown = set(app.dataframe[0].value["customer_name"].dropna())
-        assert shown, table
-        assert shown <= set(CUSTOMERS["idf"]), (table, shown)
+        displayed = set(app.dataframe[0].value["customer_name"].dropna())
+        assert displayed, table
+        assert displayed <= set(CUSTOMERS["idf"]), (table, displayed)
 
 
 def test_guide_renders_in_french(published):
