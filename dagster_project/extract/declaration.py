@@ -48,7 +48,7 @@ class DeclarationError(ValueError):
 
 @dataclass(frozen=True)
 class TableSpec:
-    """How one source table is extracted.
+    """Extraction settings of one source table.
 
     ``primary_key`` is empty until resolved from the source catalog (see ``with_primary_key``);
     ``cursor`` is None for a table read in full on every run. ``soft_delete_column`` names the

@@ -1,8 +1,8 @@
 """Merge streamed source rows into the DuckDB warehouse's ``raw`` schema.
 
 Each load runs in one transaction: schema changes, the merge by primary key and the new
-watermark in ``raw._extract_state`` commit together or not at all, so a crash never leaves rows
-without their watermark or a watermark past rows that were not loaded.
+watermark in ``raw._extract_state`` commit together or not at all. A crash therefore never
+leaves rows without their watermark, nor a watermark past rows that were not loaded.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class LoadResult:
 
 
 class WarehouseLoader(Protocol):
-    """Where extracted rows land; the DuckDB loader below is the embedded warehouse's."""
+    """Interface of a warehouse loader; DuckDBLoader below serves the embedded warehouse."""
 
     def plan(self, spec: TableSpec, columns: list[SourceColumn]) -> SchemaPlan: ...
 
@@ -167,6 +167,7 @@ class DuckDBLoader:
             f"QUALIFY row_number() OVER (PARTITION BY {column_list(keys)} "
             f"ORDER BY {order}rowid DESC) = 1"
         )
+
         target = raw_table(spec.name)
         values = [c.name for c in columns if c.name not in keys]
         changed = (
@@ -179,23 +180,28 @@ class DuckDBLoader:
         self.connection.execute(
             f"CREATE OR REPLACE TEMP TABLE {DIFF} AS SELECT s.*, CASE "
             f"WHEN t.{quote_identifier(keys[0])} IS NULL THEN 'insert' "
-            f"WHEN {changed} THEN 'update' ELSE 'unchanged' END AS _action "
+            f"WHEN {changed} THEN 'update' ELSE 'unchanged' END AS _extract_action "
             f"FROM {LATEST} AS s LEFT JOIN {target} AS t ON {keys_equal(keys, 's', 't')}"
         )
+
         if values:
             assignments = ", ".join(
                 f"{quote_identifier(name)} = d.{quote_identifier(name)}" for name in values
             )
             self.connection.execute(
                 f"UPDATE {target} AS t SET {assignments}, {LOADED_AT} = now() "
-                f"FROM {DIFF} AS d WHERE d._action = 'update' AND {keys_equal(keys, 't', 'd')}"
+                f"FROM {DIFF} AS d WHERE d._extract_action = 'update' "
+                f"AND {keys_equal(keys, 't', 'd')}"
             )
+
         names = [c.name for c in columns]
         self.connection.execute(
             f"INSERT INTO {target} ({column_list(names)}, {LOADED_AT}) "
-            f"SELECT {column_list(names)}, now() FROM {DIFF} WHERE _action = 'insert'"
+            f"SELECT {column_list(names)}, now() FROM {DIFF} WHERE _extract_action = 'insert'"
         )
-        counts = dict(self._fetchall(f"SELECT _action, count(*) FROM {DIFF} GROUP BY _action"))
+        counts = dict(
+            self._fetchall(f"SELECT _extract_action, count(*) FROM {DIFF} GROUP BY _extract_action")
+        )
         return counts.get("insert", 0), counts.get("update", 0), counts.get("unchanged", 0)
 
     def _append_distinct(self, spec: TableSpec, columns: list[SourceColumn]) -> int:

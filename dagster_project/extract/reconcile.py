@@ -1,6 +1,6 @@
 """Hard-delete reconciliation: remove landing rows whose primary key is gone from the source.
 
-An incremental read by cursor never sees a deleted row, so on the nightly run (and on demand)
+An incremental read by cursor never returns a deleted row, so on the nightly run (and on demand)
 every source key is streamed and compared. A guard rejects a reconciliation that would delete
 more than ``max_delete_share`` of the table, since that usually means a broken or truncated
 source rather than real deletes.

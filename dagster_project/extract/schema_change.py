@@ -68,6 +68,7 @@ def plan_schema_change(
     """Plan the landing table's changes; ``existing`` lists its (name, type) without _loaded_at."""
     if not existing:
         return SchemaPlan(create=True)
+
     existing_types = dict(existing)
     source_types = {column.name: column.landing_type for column in columns}
     gone = [name for name in existing_types if name not in source_types]
@@ -80,6 +81,7 @@ def plan_schema_change(
             f"table {table!r}: column {', '.join(gone)} of raw.{table} is missing from the "
             f"source{hint}; rename or drop it in the warehouse by hand, then rerun"
         )
+
     plan = SchemaPlan(added=[(name, source_types[name]) for name in new])
     narrowed = []
     for name, old in existing_types.items():

@@ -46,7 +46,7 @@ class SqliteSource(AdbcSource):
     def read_rows(
         self, spec: TableSpec, columns: list[SourceColumn], cursor_filter: CursorFilter | None
     ) -> pa.RecordBatchReader:
-        # The driver fixes each column's Arrow type from the first rows it sees, and a column
+        # The driver fixes each column's Arrow type from the first rows it reads, and a column
         # whose first rows are NULL becomes int64 and then fails on text. A first row of empty
         # strings (removed below) makes every column a string column.
         sentinel_values = ", ".join(
