@@ -115,7 +115,9 @@ class DemoDatabaseError(ValueError):
 
 def format_instant(instant: datetime) -> str:
     """Format an aware datetime as the UTC text both back ends accept for a TIMESTAMPTZ."""
-    return instant.astimezone(UTC).isoformat(sep=" ", timespec="microseconds")
+    if instant.tzinfo is not UTC:
+        instant = instant.astimezone(UTC)
+    return instant.isoformat(sep=" ", timespec="microseconds")
 
 
 def parse_instant(value: str | datetime) -> datetime:
@@ -177,7 +179,7 @@ class BaseOperationDatabase:
         return describe_url(self.url)
 
     def begin(self) -> None:
-        """Open a write transaction; on SQLite, take the write lock immediately."""
+        """Open a write transaction, which on SQLite takes the write lock immediately."""
         if self.dialect == "sqlite":
             self.connection.execute("BEGIN IMMEDIATE")
 
@@ -201,7 +203,7 @@ class BaseOperationDatabase:
         return statement.replace("?", "%s") if self.dialect == "postgresql" else statement
 
     def execute(self, statement: str, parameters: Sequence = ()) -> int:
-        """Run one statement; return the number of rows it changed."""
+        """Run one statement and return the number of rows it changed."""
         cursor = self.connection.execute(self._sql(statement), parameters)
         return cursor.rowcount
 
@@ -295,8 +297,11 @@ class RowBuffer:
         self.pending_count += 1
 
     def flush_if_full(self) -> None:
-        """Flush when enough rows are pending; call it only once every row a row references
-        has been added, such as after a whole order with its lines, shipment and invoices."""
+        """Flush if at least ``flush_rows`` rows are pending.
+
+        Call it between whole records, such as after an order with its lines, shipment and
+        invoices, because a flush must never write a row before the rows it references.
+        """
         if self.pending_count >= self.flush_rows:
             self.flush()
 

@@ -1,8 +1,8 @@
 """Simulate one business hour of activity on a generated Base Opération.
 
 Every row the hour inserts or changes gets the same updated_at, strictly later than every
-updated_at already in the database, so an extraction that reads ``updated_at > watermark`` sees
-the whole hour or none of it. Business instants (ordered_at, shipped_at, paid_at...) fall in
+updated_at already in the database, so an extraction filtering on ``updated_at > watermark``
+reads the whole hour or none of it. Business instants (ordered_at, shipped_at, paid_at...) fall in
 the hour before that transaction time. The hour commits as one transaction.
 """
 
@@ -28,9 +28,9 @@ from dagster_project.demo.order_flow import HOUR, draw_line, draw_line_count, po
 from dagster_project.demo.simulate_fulfilment import Fulfilment, find_zone
 from dagster_project.zones import Zone, load_zones
 
-# At scale 1 (2,000 customers) this gives about 17 orders an hour, the generated history's
-# rate over a ten-hour working day.
-ORDERS_PER_CUSTOMER_HOUR = 1 / 120
+# At scale 1 (2,000 customers) this gives about 20 orders an hour. The generated history has
+# about 210 orders per working day, so this is its rate over a ten-hour working day.
+ORDERS_PER_CUSTOMER_HOUR = 1 / 100
 CANCELLED_SHARE = 0.05
 # Any fixed number works: it only has to be the same for every simulator process.
 SIMULATION_LOCK_KEY = 7_343_001
@@ -149,7 +149,7 @@ class OrderDesk:
         return [(order_id, number, *line[2:]) for number, line in enumerate(lines, start=1)]
 
     def _cancel_orders(self) -> dict[str, int]:
-        """Cancel a few open or confirmed orders: their lines and unshipped shipment are deleted."""
+        """Cancel a few open or confirmed orders and delete their lines and unshipped shipment."""
         candidates = self.database.query(
             "SELECT order_id FROM sales_orders o WHERE order_status IN ('open', 'confirmed') "
             "AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.order_id = o.order_id) "

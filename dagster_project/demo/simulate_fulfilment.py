@@ -142,7 +142,7 @@ class Fulfilment:
         return {"shipments_shipped": len(shipments), "new_invoices": len(invoices)}
 
     def _deliver(self, limit: int) -> dict[str, int]:
-        """Deliver shipments that left before this hour; those past their promise are late."""
+        """Deliver shipments that left before this hour, late if past their promised time."""
         shipments = self.database.query(
             "SELECT shipment_id, order_id, promised_at, carrier_id FROM shipments "
             "WHERE shipped_at IS NOT NULL AND delivered_at IS NULL AND shipped_at < ? "
@@ -169,7 +169,7 @@ class Fulfilment:
         return {"deliveries": len(delivered), "late_deliveries": late}
 
     def _collect_payments(self, limit: int) -> dict[str, int]:
-        """Record payments on issued invoices, due first; some pay only part of the balance."""
+        """Record payments on issued invoices, due first, some for only part of the balance."""
         invoices = self.database.query(
             "SELECT invoice_id, amount FROM invoices WHERE invoice_status = 'issued' "
             "AND updated_at < ? ORDER BY due_date, invoice_id LIMIT ?",
