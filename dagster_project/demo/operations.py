@@ -7,7 +7,8 @@ from datetime import datetime, time, timedelta
 
 from dagster_project.demo.business_calendar import local_instant
 from dagster_project.demo.database import RowBuffer, format_date, format_instant
-from dagster_project.demo.order_flow import DAY, HISTORY_DAYS, HOUR, popular_product
+from dagster_project.demo.order_flow import DAY, HISTORY_DAYS, HOUR
+from dagster_project.demo.order_lines import popular_product
 from dagster_project.demo.reference import Catalog
 
 WORK_ORDERS_AT_SCALE_1 = 3_000

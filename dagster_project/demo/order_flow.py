@@ -27,20 +27,20 @@ from dagster_project.demo.business_calendar import (
     promised_delivery,
 )
 from dagster_project.demo.database import RowBuffer, format_date, format_instant
+from dagster_project.demo.order_lines import (
+    MEAN_LINE_COUNT,
+    draw_line,
+    draw_line_count,
+    popular_product,
+)
 from dagster_project.demo.reference import Catalog
 
 HISTORY_DAYS = 120
 ORDER_LINES_AT_SCALE_1 = 50_000
-LINE_COUNT_WEIGHTS = (30, 22, 18, 13, 10, 7)  # orders with 1, 2, ... 6 lines
-MEAN_LINE_COUNT = sum(n * w for n, w in enumerate(LINE_COUNT_WEIGHTS, 1)) / sum(LINE_COUNT_WEIGHTS)
 # Order volume of a day relative to a working day: web and EDI orders still arrive.
 SATURDAY_WEIGHT = 0.08
 CLOSED_DAY_WEIGHT = 0.03
 CANCELLED_SHARE = 0.03
-# Line value in euros is log-normal with median 150 and mean about 225, which puts the five
-# demo zones near their daily revenue targets at scale 1.
-LINE_VALUE_MEDIAN_CENTS = 15_000
-LINE_VALUE_SIGMA = 0.9
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -293,37 +293,6 @@ class OrderHistory:
     def _payment_terms(self, customer_id: int) -> int:
         segment = self.catalog.customer_segments[customer_id - 1]
         return payment_terms_days(customer_id, vocabulary.MARKET_SEGMENTS[segment])
-
-
-def popular_product(rng: random.Random, product_count: int) -> int:
-    """Pick a product id, the lowest ids the most often, as a best-seller list would."""
-    return 1 + int(product_count * rng.random() ** 1.6)
-
-
-def draw_line(rng: random.Random, list_price: int) -> tuple[int, int, int]:
-    """Return a line's quantity, unit price in cents and discount in basis points.
-
-    The unit price is within 4 % of the list price, and 45 % of lines get a discount of
-    0.5 % to 15 % in steps of 0.5 %.
-    """
-    unit_price = max(1, round(list_price * rng.uniform(0.96, 1.04)))
-    value = LINE_VALUE_MEDIAN_CENTS * rng.lognormvariate(0, LINE_VALUE_SIGMA)
-    quantity = _pack_quantity(value / unit_price)
-    discount = 0 if rng.random() < 0.55 else rng.randrange(1, 31) * 50
-    return quantity, unit_price, discount
-
-
-def draw_line_count(rng: random.Random) -> int:
-    return rng.choices(range(1, 7), LINE_COUNT_WEIGHTS)[0]
-
-
-def _pack_quantity(units: float) -> int:
-    """Round a wanted quantity to how it is sold: by the unit, by 10, or by 50."""
-    if units < 20:
-        return max(1, round(units))
-    if units < 200:
-        return round(units / 10) * 10
-    return round(units / 50) * 50
 
 
 def _order_time(rng: random.Random, zone, day: date, channel: str) -> datetime:

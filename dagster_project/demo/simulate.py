@@ -24,7 +24,8 @@ from dagster_project.demo.database import (
     format_instant,
     parse_instant,
 )
-from dagster_project.demo.order_flow import HOUR, draw_line, draw_line_count, popular_product
+from dagster_project.demo.order_flow import HOUR
+from dagster_project.demo.order_lines import draw_line, draw_line_count, popular_product
 from dagster_project.demo.simulate_fulfilment import Fulfilment, find_zone
 from dagster_project.zones import Zone, load_zones
 
