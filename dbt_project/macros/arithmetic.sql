@@ -1,6 +1,14 @@
-{# A date moved by a number of days, still a date on every adapter. #}
+{#
+    Date arithmetic that gives the same types on DuckDB and PostgreSQL:
+    date + integer is a date and date - date an integer number of days on
+    both (dbt's own dateadd returns a timestamp on PostgreSQL).
+#}
 {% macro add_days(date_expression, days_expression) -%}
-    cast({{ dbt.dateadd('day', days_expression, date_expression) }} as date)
+    cast({{ date_expression }} + {{ days_expression }} as date)
+{%- endmacro %}
+
+{% macro days_between(start_date, end_date) -%}
+    (cast({{ end_date }} as date) - cast({{ start_date }} as date))
 {%- endmacro %}
 
 {#

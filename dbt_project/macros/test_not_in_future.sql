@@ -8,6 +8,6 @@
     from {{ model }}
     where
         cast({{ column_name }} as timestamp with time zone)
-        > {{ dbt.current_timestamp() }}
+        > current_timestamp
         + interval '{{ tolerance_days }} days'
 {% endtest %}

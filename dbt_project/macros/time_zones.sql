@@ -1,14 +1,10 @@
 {#
     Local wall-clock time of a UTC instant in an IANA time zone, as a
-    timestamp without time zone. Never cast a timestamptz straight to a date:
+    timestamp without time zone; DuckDB (ICU) and PostgreSQL read
+    "at time zone" alike. Never cast a timestamptz straight to a date:
     the result would follow the session time zone.
 #}
 {% macro to_local(timestamp_expression, time_zone_expression) -%}
-    {{ return(adapter.dispatch('to_local', 'zone_marts')(
-        timestamp_expression, time_zone_expression)) }}
-{%- endmacro %}
-
-{% macro default__to_local(timestamp_expression, time_zone_expression) -%}
     ({{ timestamp_expression }} at time zone {{ time_zone_expression }})
 {%- endmacro %}
 
@@ -21,6 +17,6 @@
     {%- if var('as_of') -%}
         cast('{{ var("as_of") }}' as timestamp with time zone)
     {%- else -%}
-        {{ dbt.current_timestamp() }}
+        current_timestamp
     {%- endif -%}
 {%- endmacro %}

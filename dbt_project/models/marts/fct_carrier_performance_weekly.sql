@@ -40,9 +40,9 @@ per_zone as (
         iso_year,
         iso_week,
         week_start_date,
+        cast(round(avg(delay_days), 2) as decimal(10, 2)) as mean_delay_days,
         count(*) as delivered_shipments,
-        sum(on_time) as on_time_shipments,
-        cast(round(avg(delay_days), 2) as decimal(10, 2)) as mean_delay_days
+        sum(on_time) as on_time_shipments
     from delivered
     group by 1, 2, 3, 4, 5, 6, 7
 ),

@@ -70,12 +70,13 @@ joined as (
 changed as (
     select * from joined
     {% if is_incremental() %}
-        where
-            row_loaded_at >= {{ incremental_cutoff() }}
-            or invoice_id in (
-                select invoice_id from {{ this }}
-                where outstanding_amount > 0
-            )
+    where
+        row_loaded_at >= {{ incremental_cutoff() }}
+        or invoice_id in (
+            select open_invoices.invoice_id
+            from {{ this }} as open_invoices
+            where open_invoices.outstanding_amount > 0
+        )
     {% endif %}
 ),
 
@@ -94,7 +95,7 @@ aged as (
         *,
         case
             when outstanding_amount > 0 and due_date < as_of_local_date
-                then {{ dbt.datediff('due_date', 'as_of_local_date', 'day') }}
+                then {{ days_between('due_date', 'as_of_local_date') }}
             else 0
         end as days_overdue
     from balanced
@@ -115,8 +116,11 @@ final as (
         amount,
         paid_amount,
         outstanding_amount,
-        outstanding_amount = 0 as is_paid,
         days_overdue,
+        as_of_local_date,
+        updated_at,
+        row_loaded_at as loaded_at,
+        outstanding_amount = 0 as is_paid,
         case
             when outstanding_amount = 0 then 'settled'
             when days_overdue = 0 then 'not_due'
@@ -124,10 +128,7 @@ final as (
             when days_overdue <= 60 then '31-60'
             when days_overdue <= 90 then '61-90'
             else '90+'
-        end as ageing_bucket,
-        as_of_local_date,
-        updated_at,
-        row_loaded_at as loaded_at
+        end as ageing_bucket
     from aged
 )
 

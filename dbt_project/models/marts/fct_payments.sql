@@ -72,13 +72,13 @@ final as (
         paid_at_local,
         paid_local_date,
         due_date,
-        {{ dbt.datediff('due_date', 'paid_local_date', 'day') }}
+        {{ days_between('due_date', 'paid_local_date') }}
             as days_after_due,
         updated_at,
         loaded_at
     from joined
     {% if is_incremental() %}
-        where loaded_at >= {{ incremental_cutoff() }}
+    where loaded_at >= {{ incremental_cutoff() }}
     {% endif %}
 )
 

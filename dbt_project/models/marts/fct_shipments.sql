@@ -40,9 +40,9 @@ changed as (
     inner join orders
         on shipments.order_id = orders.order_id
     {% if is_incremental() %}
-        where
-            greatest(shipments.loaded_at, orders.loaded_at)
-            >= {{ incremental_cutoff() }}
+    where
+        greatest(shipments.loaded_at, orders.loaded_at)
+        >= {{ incremental_cutoff() }}
     {% endif %}
 ),
 
@@ -63,9 +63,9 @@ localized as (
 measured as (
     select
         localized.*,
-        {{ dbt.datediff('localized.promised_local_date',
-                        'localized.delivered_local_date', 'day') }}
-            as delay_days,
+        {{ days_between(
+            'localized.promised_local_date', 'localized.delivered_local_date'
+        ) }} as delay_days,
         delivered_day.working_day_number - promised_day.working_day_number
             as delay_working_days,
         delivered_day.working_day_number - ordered_day.working_day_number
@@ -107,14 +107,14 @@ final as (
         order_local_date,
         promised_local_date,
         delivered_local_date,
-        delivered_at is not null as is_delivered,
         delay_days,
         delay_working_days,
         delivery_working_days,
-        delivery_working_days > delivery_sla_days as is_late,
-        delivery_working_days <= delivery_sla_days as is_on_time,
         row_updated_at as updated_at,
-        row_loaded_at as loaded_at
+        row_loaded_at as loaded_at,
+        delivered_at is not null as is_delivered,
+        delivery_working_days > delivery_sla_days as is_late,
+        delivery_working_days <= delivery_sla_days as is_on_time
     from measured
 )
 

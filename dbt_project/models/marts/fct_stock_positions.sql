@@ -29,7 +29,7 @@ first_shipments as (
         order_id,
         min(shipment_id) as shipment_id
     from shipments
-    group by order_id
+    group by 1
 ),
 
 recent_demand as (

@@ -41,7 +41,7 @@ localized as (
 timed as (
     select
         *,
-        {{ dbt.datediff('actual_start_local_date', 'as_of_local_date', 'day') }}
+        {{ days_between('actual_start_local_date', 'as_of_local_date') }}
         + 1 as elapsed_days
     from localized
 ),
@@ -81,8 +81,6 @@ final as (
         work_order_status,
         planned_quantity,
         produced_quantity,
-        greatest(planned_quantity - produced_quantity, 0)
-            as remaining_quantity,
         cast(
             round(
                 100 * cast(produced_quantity as decimal(18, 6))
@@ -97,6 +95,9 @@ final as (
         actual_start_local_date,
         actual_end_local_date,
         expected_completion_date,
+        as_of_local_date,
+        greatest(planned_quantity - produced_quantity, 0)
+            as remaining_quantity,
         coalesce(
             work_order_status <> 'cancelled'
             and (
@@ -107,8 +108,7 @@ final as (
                 )
             ),
             false
-        ) as is_late,
-        as_of_local_date
+        ) as is_late
     from projected
 )
 

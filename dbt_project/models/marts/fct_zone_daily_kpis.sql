@@ -49,7 +49,7 @@ first_days as (
         zone_code,
         min(order_local_date) as first_local_date
     from order_lines
-    group by zone_code
+    group by 1
 ),
 
 days as (
@@ -71,8 +71,8 @@ days as (
     inner join calendar
         on
             zones.zone_code = calendar.zone_code
-            and calendar.calendar_date >= first_days.first_local_date
-            and calendar.calendar_date <= as_of_dates.as_of_local_date
+            and first_days.first_local_date <= calendar.calendar_date
+            and as_of_dates.as_of_local_date >= calendar.calendar_date
 ),
 
 daily_orders as (
@@ -184,7 +184,7 @@ stock_outs as (
         zone_code,
         sum(case when is_stock_out then 1 else 0 end) as stock_out_positions
     from stock_positions
-    group by zone_code
+    group by 1
 ),
 
 zone_days as (
@@ -251,7 +251,7 @@ company_days as (
         {{ ratio('sum(on_time_shipments)', 'sum(delivered_shipments)') }}
             as company_on_time_rate
     from zone_days
-    group by local_date
+    group by 1
 ),
 
 final as (
