@@ -18,6 +18,7 @@ from gate_warehouse import (
 
 from dagster_project.gate.candidate import CandidateError, zone_lock
 from dagster_project.gate.suites import load_suites
+from dagster_project.gate.warehouses import DuckDBWarehouse
 from dagster_project.gate.zone_audit import audit_zone, read_passed_audit
 from dagster_project.publish.embedded import publish_candidate, published_path
 from dagster_project.publish.log import PublishEntry
@@ -32,7 +33,7 @@ def setup(tmp_path):
 
 def run_zone(warehouse: Path, marts_dir: Path, suites, zone_code: str, run_id: str):
     """Audit one zone and publish it if every check passed, as the two assets do."""
-    audit = audit_zone(warehouse, marts_dir, zone_code, suites, run_id)
+    audit = audit_zone(DuckDBWarehouse(warehouse), marts_dir, zone_code, suites, run_id)
     if audit.passed:
         record = read_passed_audit(audit.candidate)
         entry = PublishEntry(
@@ -177,13 +178,13 @@ def test_table_without_suite_is_rejected(setup):
     warehouse, marts_dir, suites = setup
     execute(warehouse, "CREATE TABLE marts.fct_new AS SELECT 1 AS id")
     with pytest.raises(CandidateError, match="fct_new"):
-        audit_zone(warehouse, marts_dir, "idf", suites, "run-1")
+        audit_zone(DuckDBWarehouse(warehouse), marts_dir, "idf", suites, "run-1")
 
 
 def test_failed_audit_cannot_publish(setup):
     warehouse, marts_dir, suites = setup
     inject_bad_rows(warehouse, "idf")
-    audit = audit_zone(warehouse, marts_dir, "idf", suites, "run-1")
+    audit = audit_zone(DuckDBWarehouse(warehouse), marts_dir, "idf", suites, "run-1")
     with pytest.raises(CandidateError, match="failed its audit"):
         read_passed_audit(audit.candidate)
 
@@ -191,7 +192,7 @@ def test_failed_audit_cannot_publish(setup):
 def test_report_lists_failed_expectation(setup):
     warehouse, marts_dir, suites = setup
     inject_bad_rows(warehouse, "idf")
-    audit = audit_zone(warehouse, marts_dir, "idf", suites, "run-1")
+    audit = audit_zone(DuckDBWarehouse(warehouse), marts_dir, "idf", suites, "run-1")
     html = audit.report_path.read_text(encoding="utf-8")
     assert "expect_column_values_to_not_be_null:order_line_key" in html
     assert "FAILED" in html
@@ -199,7 +200,7 @@ def test_report_lists_failed_expectation(setup):
 
 def test_candidate_changed_after_audit_is_rejected(setup):
     warehouse, marts_dir, suites = setup
-    audit = audit_zone(warehouse, marts_dir, "idf", suites, "run-1")
+    audit = audit_zone(DuckDBWarehouse(warehouse), marts_dir, "idf", suites, "run-1")
     with duckdb.connect(str(audit.candidate)) as candidate:
         candidate.execute("DELETE FROM fct_order_lines WHERE order_id = 7")
     with pytest.raises(CandidateError, match="changed after its audit"):
@@ -210,5 +211,5 @@ def test_zone_locked_by_another_run_is_rejected(setup):
     warehouse, marts_dir, suites = setup
     with zone_lock(marts_dir, "idf"):
         with pytest.raises(CandidateError, match="being built or published by another run"):
-            audit_zone(warehouse, marts_dir, "idf", suites, "run-2")
-    assert audit_zone(warehouse, marts_dir, "idf", suites, "run-3").passed
+            audit_zone(DuckDBWarehouse(warehouse), marts_dir, "idf", suites, "run-2")
+    assert audit_zone(DuckDBWarehouse(warehouse), marts_dir, "idf", suites, "run-3").passed

@@ -2,15 +2,18 @@
 
 Both are partitioned by zone code. ``zone_candidate`` carries one blocking check per suite plus
 ``volume`` and ``reconciliation``. When one fails, Dagster skips ``zone_mart`` for that zone in
-the same run, and the zone keeps its last published mart.
+the same run, and the zone keeps its last published mart. Embedded, the mart is the file
+``<marts_dir>/<zone>.duckdb``. In production (ZONE_MARTS_MODE=production) the marts are read
+from the PostgreSQL warehouse and the zone is published as the PostgreSQL schema ``<zone>``.
 
-Check metadata keys, stable for alerting: every check has ``zone_code``. Suite checks
+Check metadata keys, stable for alerting: every check has ``zone_code`` and ``report_path`` (the
+zone's HTML audit report). Suite checks
 (``suite_<table>``) add ``table``, ``row_count``, ``rows_after_quarantine``,
 ``evaluated_expectations``, ``successful_expectations``, ``failed_expectations`` (names),
 ``quarantined_expectations``, ``quarantined_rows``, ``quarantine_share``,
 ``max_quarantine_share``, ``failures`` (per failed expectation: name, type, on_failure,
-element_count, missing_count, unexpected_count, observed_value, unexpected_sample, error) and
-``report_path``. ``volume`` adds ``row_counts``, ``previous_row_counts``, ``previous_run_id``,
+element_count, missing_count, unexpected_count, observed_value, unexpected_sample, error).
+``volume`` adds ``row_counts``, ``previous_row_counts``, ``previous_run_id``,
 ``dropped_tables`` (table: share lost), ``max_drop_share``, ``min_dropped_rows``.
 ``reconciliation`` adds ``candidate_total``, ``source_total``, ``difference``, ``tolerance``.
 """
@@ -24,7 +27,7 @@ from pathlib import Path
 import dagster as dg
 
 from dagster_project.gate.audit import suite_check_name
-from dagster_project.gate.candidate import candidate_path, zone_lock
+from dagster_project.gate.candidate import candidate_path, remove_database_file, zone_lock
 from dagster_project.gate.checks import (
     DEFAULT_MAX_DROP_SHARE,
     DEFAULT_MIN_DROPPED_ROWS,
@@ -34,6 +37,7 @@ from dagster_project.gate.checks import (
     CheckOutcome,
 )
 from dagster_project.gate.suites import load_suites, suite_tables
+from dagster_project.gate.warehouses import DuckDBWarehouse, PostgresWarehouse
 from dagster_project.gate.zone_audit import (
     GatePolicy,
     audit_record_path,
@@ -42,6 +46,7 @@ from dagster_project.gate.zone_audit import (
 )
 from dagster_project.publish.embedded import publish_candidate, published_path
 from dagster_project.publish.log import PublishEntry
+from dagster_project.publish.postgres import publish_to_postgres, read_last_postgres_publish
 from dagster_project.resources import WarehouseResource
 from dagster_project.settings import EXPECTATIONS_DIR, Settings, load_settings
 from dagster_project.zones import Zone
@@ -75,16 +80,6 @@ def check_result(outcome: CheckOutcome, report_path: Path | None) -> dg.AssetChe
         metadata=metadata,
         description=outcome.description,
     )
-
-
-def _require_embedded(settings: Settings) -> None:
-    if settings.is_production:
-        # NOTE: the PostgreSQL variant (candidate schema, schema swap with grants in one
-        # transaction) is not built, so production publishing stops here with this error.
-        raise NotImplementedError(
-            "ZONE_MARTS_MODE=production: publishing zone schemas to PostgreSQL is not "
-            "implemented yet. Run the gate in embedded mode."
-        )
 
 
 def build_gate_definitions(
@@ -127,20 +122,26 @@ def build_gate_definitions(
     def zone_candidate(
         context: dg.AssetExecutionContext, config: GateConfig, warehouse: WarehouseResource
     ):
-        _require_embedded(settings)
         zone_code = context.partition_key
+        if settings.is_production:
+            source = PostgresWarehouse(settings.warehouse_url)
+            last_publish = read_last_postgres_publish(settings.warehouse_url, zone_code)
+        else:
+            source = DuckDBWarehouse(Path(warehouse.path))
+            last_publish = None
         policy = GatePolicy(
             max_drop_share=config.max_drop_share,
             min_dropped_rows=config.min_dropped_rows,
             reconciliation_tolerance=Decimal(config.reconciliation_tolerance),
         )
         audit = audit_zone(
-            Path(warehouse.path),
+            source,
             marts_dir,
             zone_code,
             load_suites(expectations_dir),
             context.run_id,
             policy,
+            last_publish=last_publish,
         )
         failed = [check.name for check in audit.checks if not check.passed]
         context.log.info(
@@ -173,7 +174,6 @@ def build_gate_definitions(
         description="The zone's published mart, replaced atomically by an audited candidate.",
     )
     def zone_mart(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        _require_embedded(settings)
         zone_code = context.partition_key
         candidate = candidate_path(marts_dir, zone_code)
         target = published_path(marts_dir, zone_code)
@@ -188,13 +188,18 @@ def build_gate_definitions(
                 checks_passed=record["checks_passed"],
                 checks_failed=record["checks_failed"],
             )
-            publish_candidate(candidate, target, entry)
+            if settings.is_production:
+                roles = publish_to_postgres(candidate, settings.warehouse_url, zone_code, entry)
+                target = f"PostgreSQL schema {zone_code}, read by {', '.join(roles) or 'no role'}"
+                remove_database_file(candidate)
+            else:
+                publish_candidate(candidate, target, entry)
             audit_record_path(candidate).unlink(missing_ok=True)
-        context.log.info("zone %s: published %s", zone_code, target)
+        context.log.info("zone %s: published to %s", zone_code, target)
         return dg.MaterializeResult(
             metadata={
                 "zone_code": zone_code,
-                "path": dg.MetadataValue.path(str(target)),
+                "target": str(target),
                 "published_at": entry.published_at.isoformat(timespec="seconds"),
                 "audit_run_id": record["run_id"],
                 "row_counts": dg.MetadataValue.json(entry.row_counts),

@@ -10,7 +10,8 @@ from decimal import Decimal
 
 import duckdb
 
-from dagster_project.gate.candidate import MART_SCHEMA, WAREHOUSE_ALIAS, list_warehouse_tables
+from dagster_project.gate.candidate import MART_SCHEMA
+from dagster_project.gate.warehouses import MissingSourceError, Warehouse
 
 VOLUME_CHECK = "volume"
 RECONCILIATION_CHECK = "reconciliation"
@@ -29,7 +30,6 @@ DEFAULT_RECONCILIATION_TOLERANCE = Decimal("0.01")
 
 ORDER_LINES_TABLE = "fct_order_lines"
 ORDER_LINES_AMOUNT = "net_amount"
-SOURCE_TABLES = ("sales_order_lines", "sales_orders", "customers")
 
 
 @dataclass(frozen=True)
@@ -82,57 +82,37 @@ def check_volume(
     return CheckOutcome(VOLUME_CHECK, not dropped, description, metadata)
 
 
-def source_order_line_total(connection: duckdb.DuckDBPyConnection, zone_code: str) -> Decimal:
-    """Sum the zone's order-line net amounts in the warehouse's raw copy of the Base Opération.
-
-    The zone of a line is its customer's zone. Each line is rounded to the cent as in the mart.
-    """
-    result = connection.execute(
-        f"""
-        select coalesce(sum(round(
-            lines.quantity * lines.unit_price * (1 - lines.discount_rate), 2
-        )), 0)
-        from {WAREHOUSE_ALIAS}.raw.sales_order_lines as lines
-        join {WAREHOUSE_ALIAS}.raw.sales_orders as orders using (order_id)
-        join {WAREHOUSE_ALIAS}.raw.customers as customers using (customer_id)
-        where customers.zone_code = ?
-        """,
-        [zone_code],
-    ).fetchall()
-    return Decimal(str(result[0][0]))
-
-
 def check_reconciliation(
-    connection: duckdb.DuckDBPyConnection,
+    candidate: duckdb.DuckDBPyConnection,
     zone_code: str,
     candidate_tables: list[str],
+    warehouse: Warehouse,
     tolerance: Decimal = DEFAULT_RECONCILIATION_TOLERANCE,
 ) -> CheckOutcome:
-    """Compare the candidate's order-line total with the raw source total of the zone.
+    """Compare the candidate's order-line total with the zone's total in the raw tables.
 
     Run it before quarantine moves rows out, so it checks the transformation alone.
     """
     metadata: dict = {"zone_code": zone_code, "tolerance": str(tolerance)}
-    missing_raw = sorted(set(SOURCE_TABLES) - set(list_warehouse_tables(connection, "raw")))
-    if missing_raw:
-        description = f"raw table(s) missing in the warehouse: {', '.join(missing_raw)}"
-        return CheckOutcome(RECONCILIATION_CHECK, False, description, metadata)
+    try:
+        source_total = warehouse.order_line_total(candidate, zone_code)
+    except MissingSourceError as error:
+        return CheckOutcome(RECONCILIATION_CHECK, False, str(error), metadata)
     if ORDER_LINES_TABLE not in candidate_tables:
         description = f"mart table {MART_SCHEMA}.{ORDER_LINES_TABLE} missing in the warehouse"
         return CheckOutcome(RECONCILIATION_CHECK, False, description, metadata)
     candidate_total = Decimal(
         str(
-            connection.execute(
+            candidate.execute(
                 f"select coalesce(sum({ORDER_LINES_AMOUNT}), 0) from {ORDER_LINES_TABLE}"
             ).fetchall()[0][0]
         )
     )
-    source_total = source_order_line_total(connection, zone_code)
     difference = candidate_total - source_total
     metadata.update(
-        candidate_total=str(candidate_total),
-        source_total=str(source_total),
-        difference=str(difference),
+        candidate_total=format(candidate_total, "f"),
+        source_total=format(source_total, "f"),
+        difference=format(difference, "f"),
     )
     passed = abs(difference) <= tolerance
     description = (

@@ -15,12 +15,9 @@ from pathlib import Path
 from dagster_project.gate.audit import audit_table, missing_table_check
 from dagster_project.gate.candidate import (
     MART_SCHEMA,
-    WAREHOUSE_ALIAS,
     CandidateError,
     candidate_path,
-    copy_zone_tables,
     count_rows,
-    list_warehouse_tables,
     open_candidate,
     zone_lock,
 )
@@ -35,8 +32,9 @@ from dagster_project.gate.checks import (
 from dagster_project.gate.report import REPORTS_DIRNAME, render_report, write_report
 from dagster_project.gate.suites import MartSuite
 from dagster_project.gate.validation import SuiteValidator, suite_parameters
+from dagster_project.gate.warehouses import Warehouse
 from dagster_project.publish.embedded import published_path
-from dagster_project.publish.log import read_last_publish, read_source_watermarks
+from dagster_project.publish.log import read_last_publish
 
 
 @dataclass(frozen=True)
@@ -67,38 +65,48 @@ def audit_record_path(candidate: Path) -> Path:
 
 
 def audit_zone(
-    warehouse_path: Path,
+    warehouse: Warehouse,
     marts_dir: Path,
     zone_code: str,
     suites: dict[str, MartSuite],
     run_id: str,
     policy: GatePolicy = GatePolicy(),
     now: datetime | None = None,
+    last_publish: tuple[str | None, dict[str, int] | None] | None = None,
 ) -> ZoneAudit:
-    """Build the zone's candidate from the warehouse and run every gate check on it."""
+    """Build the zone's candidate from the warehouse and run every gate check on it.
+
+    ``last_publish`` is the run id and row counts of the zone's current mart, read from the
+    embedded mart file when not given.
+    """
+    if last_publish is None:
+        last_publish = read_last_publish(published_path(marts_dir, zone_code))
     with zone_lock(marts_dir, zone_code):
-        return _audit_zone(warehouse_path, marts_dir, zone_code, suites, run_id, policy, now)
+        return _audit_zone(
+            warehouse, marts_dir, zone_code, suites, run_id, policy, now, last_publish
+        )
 
 
 def _audit_zone(
-    warehouse_path: Path,
+    warehouse: Warehouse,
     marts_dir: Path,
     zone_code: str,
     suites: dict[str, MartSuite],
     run_id: str,
     policy: GatePolicy,
     now: datetime | None,
+    last_publish: tuple[str | None, dict[str, int] | None],
 ) -> ZoneAudit:
     now = now or datetime.now(UTC)
     candidate = candidate_path(marts_dir, zone_code)
     audit_record_path(candidate).unlink(missing_ok=True)
-    previous_run_id, previous_counts = read_last_publish(published_path(marts_dir, zone_code))
+    previous_run_id, previous_counts = last_publish
     expectations_by_table = {}
-    with open_candidate(warehouse_path, candidate) as connection:
-        tables = list_warehouse_tables(connection, MART_SCHEMA)
+    with open_candidate(candidate) as connection:
+        tables = warehouse.copy_zone_tables(connection, zone_code)
         if not tables:
             raise CandidateError(
-                f"no table in schema {MART_SCHEMA} of {warehouse_path}: run dbt first"
+                f"no table in schema {MART_SCHEMA} of {warehouse.describe()}: run dbt first"
             )
         unaudited = sorted(set(tables) - set(suites))
         if unaudited:
@@ -106,10 +114,11 @@ def _audit_zone(
                 f"mart table(s) without a suite: {', '.join(unaudited)}. Add "
                 "expectations/<table>.json for each, since an unaudited table is never published"
             )
-        copy_zone_tables(connection, zone_code, tables)
-        watermarks = read_source_watermarks(connection, WAREHOUSE_ALIAS)
+        watermarks = warehouse.source_watermarks(connection)
         checks = [
-            check_reconciliation(connection, zone_code, tables, policy.reconciliation_tolerance)
+            check_reconciliation(
+                connection, zone_code, tables, warehouse, policy.reconciliation_tolerance
+            )
         ]
         validator = SuiteValidator()
         parameters = suite_parameters(now)

@@ -14,7 +14,6 @@ from pathlib import Path
 import duckdb
 
 PUBLISH_LOG_TABLE = "_publish_log"
-EXTRACT_STATE_TABLE = "_extract_state"
 
 CREATE_PUBLISH_LOG = f"""
 CREATE TABLE IF NOT EXISTS {PUBLISH_LOG_TABLE} (
@@ -38,21 +37,6 @@ class PublishEntry:
     row_counts: dict[str, int]
     checks_passed: list[str]
     checks_failed: list[str]
-
-
-def read_source_watermarks(connection: duckdb.DuckDBPyConnection, catalog: str) -> list[dict]:
-    """Return the rows of ``raw._extract_state`` in ``catalog`` as dicts, or [] if absent."""
-    exists = connection.execute(
-        "select count(*) from information_schema.tables "
-        "where table_catalog = ? and table_schema = 'raw' and table_name = ?",
-        [catalog, EXTRACT_STATE_TABLE],
-    ).fetchall()[0][0]
-    if not exists:
-        return []
-    rows = connection.execute(
-        f"select to_json(state)::varchar from {catalog}.raw.{EXTRACT_STATE_TABLE} as state"
-    ).fetchall()
-    return [json.loads(row) for (row,) in rows]
 
 
 def read_last_publish(published_path: Path) -> tuple[str | None, dict[str, int] | None]:

@@ -143,3 +143,25 @@ def publish_to_postgres(
                 cursor.execute(f"DROP SCHEMA {previous_schema} CASCADE")
             connection.commit()
     return readers
+
+
+def read_last_postgres_publish(
+    warehouse_url: str, zone_code: str
+) -> tuple[str | None, dict[str, int] | None]:
+    """Return the run id and row counts of the zone schema's latest publish, if any."""
+    with adbc.connect(warehouse_url) as connection, connection.cursor() as cursor:
+        if not _scalar(
+            cursor,
+            "select count(*) from information_schema.tables "
+            "where table_schema = $1 and table_name = $2",
+            [zone_code, PUBLISH_LOG_TABLE],
+        ):
+            return None, None
+        cursor.execute(
+            f"select run_id, row_counts::text from {quote_identifier(zone_code)}."
+            f"{PUBLISH_LOG_TABLE} order by published_at desc limit 1"
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    return row[0], json.loads(row[1])

@@ -1,0 +1,233 @@
+"""Where a candidate's rows come from: the embedded DuckDB warehouse or a PostgreSQL one.
+
+Both copy a zone's rows of every table in schema ``marts`` into the candidate DuckDB file and
+answer the two questions the gate asks the source side: the zone's order-line total in the raw
+landing tables, and the extraction watermarks in ``raw._extract_state``.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Protocol
+
+import adbc_driver_postgresql.dbapi as adbc
+import duckdb
+import pyarrow as pa
+
+from dagster_project.gate.candidate import MART_SCHEMA, ZONE_COLUMN, CandidateError
+from dagster_project.gate.candidate import quote_identifier as quote
+
+RAW_SCHEMA = "raw"
+EXTRACT_STATE_TABLE = "_extract_state"
+SOURCE_TABLES = ("sales_order_lines", "sales_orders", "customers")
+# The zone of an order line is its customer's zone, and each line is rounded to the cent as in
+# fct_order_lines.net_amount. The same SQL runs on DuckDB and PostgreSQL.
+ORDER_LINE_TOTAL_SQL = """
+select coalesce(sum(round(
+    lines.quantity * lines.unit_price * (1 - lines.discount_rate), 2
+)), 0)
+from {raw}.sales_order_lines as lines
+join {raw}.sales_orders as orders using (order_id)
+join {raw}.customers as customers using (customer_id)
+where customers.zone_code = {parameter}
+"""
+# PostgreSQL NUMERIC without a declared precision is read into this DuckDB type, which holds
+# 28 integer digits and 10 decimals.
+UNCONSTRAINED_NUMERIC = "DECIMAL(38, 10)"
+
+
+class MissingSourceError(LookupError):
+    """The raw tables needed to reconcile a zone are not in the warehouse."""
+
+
+class Warehouse(Protocol):
+    """The side a candidate is copied from; ``describe()`` names it in messages."""
+
+    def describe(self) -> str: ...
+
+    def copy_zone_tables(self, candidate: duckdb.DuckDBPyConnection, zone_code: str) -> list[str]:
+        """Copy the zone's rows of every mart table into ``candidate``; return the tables."""
+        ...
+
+    def order_line_total(self, candidate: duckdb.DuckDBPyConnection, zone_code: str) -> Decimal: ...
+
+    def source_watermarks(self, candidate: duckdb.DuckDBPyConnection) -> list[dict]: ...
+
+
+def _require_source_tables(warehouse: Warehouse, present: list[str]) -> None:
+    missing = sorted(set(SOURCE_TABLES) - set(present))
+    if missing:
+        raise MissingSourceError(
+            f"raw table(s) missing in {warehouse.describe()}: {', '.join(missing)}"
+        )
+
+
+class DuckDBWarehouse:
+    """The embedded warehouse file, attached read-only to the candidate as ``warehouse``."""
+
+    alias = "warehouse"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def describe(self) -> str:
+        return f"the warehouse {self.path}"
+
+    def _attach(self, candidate: duckdb.DuckDBPyConnection) -> None:
+        attached = candidate.execute(
+            "select count(*) from duckdb_databases() where database_name = ?", [self.alias]
+        ).fetchall()[0][0]
+        if attached:
+            return
+        if not self.path.exists():
+            raise CandidateError(
+                f"warehouse {self.path} not found: run the refresh job (extraction and dbt) first"
+            )
+        try:
+            candidate.execute(f"ATTACH ? AS {self.alias} (READ_ONLY)", [str(self.path)])
+        except duckdb.IOException as error:
+            raise CandidateError(
+                f"cannot open the warehouse {self.path} read-only ({error}). Another process "
+                "may be writing it"
+            ) from error
+
+    def _tables(self, candidate: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
+        self._attach(candidate)
+        rows = candidate.execute(
+            "select table_name from information_schema.tables "
+            "where table_catalog = ? and table_schema = ? order by table_name",
+            [self.alias, schema],
+        ).fetchall()
+        return [name for (name,) in rows]
+
+    def copy_zone_tables(self, candidate: duckdb.DuckDBPyConnection, zone_code: str) -> list[str]:
+        tables = self._tables(candidate, MART_SCHEMA)
+        for table in tables:
+            source = f"{self.alias}.{MART_SCHEMA}.{quote(table)}"
+            columns = {
+                name
+                for (name,) in candidate.execute(
+                    "select column_name from information_schema.columns "
+                    "where table_catalog = ? and table_schema = ? and table_name = ?",
+                    [self.alias, MART_SCHEMA, table],
+                ).fetchall()
+            }
+            if ZONE_COLUMN in columns:
+                candidate.execute(
+                    f"CREATE TABLE {quote(table)} AS SELECT * FROM {source} "
+                    f"WHERE {ZONE_COLUMN} = ?",
+                    [zone_code],
+                )
+            else:
+                candidate.execute(f"CREATE TABLE {quote(table)} AS SELECT * FROM {source}")
+        return tables
+
+    def order_line_total(self, candidate: duckdb.DuckDBPyConnection, zone_code: str) -> Decimal:
+        _require_source_tables(self, self._tables(candidate, RAW_SCHEMA))
+        sql = ORDER_LINE_TOTAL_SQL.format(raw=f"{self.alias}.{RAW_SCHEMA}", parameter="?")
+        return Decimal(str(candidate.execute(sql, [zone_code]).fetchall()[0][0]))
+
+    def source_watermarks(self, candidate: duckdb.DuckDBPyConnection) -> list[dict]:
+        if EXTRACT_STATE_TABLE not in self._tables(candidate, RAW_SCHEMA):
+            return []
+        rows = candidate.execute(
+            f"select to_json(state)::varchar "
+            f"from {self.alias}.{RAW_SCHEMA}.{EXTRACT_STATE_TABLE} as state"
+        ).fetchall()
+        return [json.loads(row) for (row,) in rows]
+
+
+def _duckdb_type(field: pa.Field) -> str | None:
+    """Return the DuckDB type for a PostgreSQL NUMERIC field read by ADBC, else None."""
+    metadata = field.metadata or {}
+    if metadata.get(b"POSTGRESQL:type") != b"numeric":
+        return None
+    typmod = int(metadata.get(b"POSTGRESQL:typmod", b"-1"))
+    if typmod < 4:
+        return UNCONSTRAINED_NUMERIC
+    precision, scale = (typmod - 4) >> 16, (typmod - 4) & 0xFFFF
+    return f"DECIMAL({precision}, {scale})" if precision <= 38 else UNCONSTRAINED_NUMERIC
+
+
+def _plain_arrow(table: pa.Table) -> tuple[pa.Table, dict[str, str]]:
+    """Turn ADBC's NUMERIC text columns into plain strings; return the DuckDB casts to apply."""
+    casts = {}
+    columns = []
+    for field, column in zip(table.schema, table.columns, strict=True):
+        target = _duckdb_type(field)
+        if target is not None:
+            column = pa.chunked_array(
+                [chunk.storage if hasattr(chunk, "storage") else chunk for chunk in column.chunks],
+                pa.string(),
+            )
+            casts[field.name] = target
+        columns.append(column)
+    return pa.table(columns, names=table.schema.names), casts
+
+
+class PostgresWarehouse:
+    """A PostgreSQL warehouse, read through ADBC into the candidate."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def describe(self) -> str:
+        return "the PostgreSQL warehouse"
+
+    def _query(self, sql: str, parameters: list | None = None) -> pa.Table:
+        with adbc.connect(self.url) as connection, connection.cursor() as cursor:
+            cursor.execute(sql, parameters)
+            return cursor.fetch_arrow_table()
+
+    def _tables(self, schema: str) -> list[str]:
+        result = self._query(
+            "select table_name::text from information_schema.tables "
+            "where table_schema = $1 order by table_name",
+            [schema],
+        )
+        return result.column(0).to_pylist()
+
+    def copy_zone_tables(self, candidate: duckdb.DuckDBPyConnection, zone_code: str) -> list[str]:
+        tables = self._tables(MART_SCHEMA)
+        for table in tables:
+            columns = self._query(
+                "select column_name::text from information_schema.columns "
+                "where table_schema = $1 and table_name = $2",
+                [MART_SCHEMA, table],
+            ).column(0)
+            source = f"{quote(MART_SCHEMA)}.{quote(table)}"
+            if ZONE_COLUMN in columns.to_pylist():
+                rows = self._query(f"select * from {source} where {ZONE_COLUMN} = $1", [zone_code])
+            else:
+                rows = self._query(f"select * from {source}")
+            plain, casts = _plain_arrow(rows)
+            select = ", ".join(
+                f"CAST({quote(name)} AS {casts[name]}) AS {quote(name)}"
+                if name in casts
+                else quote(name)
+                for name in plain.schema.names
+            )
+            candidate.register("postgres_rows", plain)
+            try:
+                candidate.execute(
+                    f"CREATE TABLE {quote(table)} AS SELECT {select} FROM postgres_rows"
+                )
+            finally:
+                candidate.unregister("postgres_rows")
+        return tables
+
+    def order_line_total(self, candidate: duckdb.DuckDBPyConnection, zone_code: str) -> Decimal:
+        _require_source_tables(self, self._tables(RAW_SCHEMA))
+        sql = ORDER_LINE_TOTAL_SQL.format(raw=RAW_SCHEMA, parameter="$1")
+        result = self._query(f"select ({sql})::text", [zone_code])
+        return Decimal(result.column(0)[0].as_py())
+
+    def source_watermarks(self, candidate: duckdb.DuckDBPyConnection) -> list[dict]:
+        if EXTRACT_STATE_TABLE not in self._tables(RAW_SCHEMA):
+            return []
+        result = self._query(
+            f"select to_jsonb(state)::text from {RAW_SCHEMA}.{EXTRACT_STATE_TABLE} as state"
+        )
+        return [json.loads(row) for row in result.column(0).to_pylist()]
