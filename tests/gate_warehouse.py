@@ -9,9 +9,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 
-from dagster_project.settings import EXPECTATIONS_DIR
+from dagster_project.gate.assets import build_gate_definitions
+from dagster_project.pipeline import build_jobs
+from dagster_project.resources import WarehouseResource
+from dagster_project.settings import EXPECTATIONS_DIR, Settings
+from dagster_project.zones import load_zones
 
 ZONE_CODES = ("idf", "hdf", "reunion")
 ORDERS_PER_ZONE = 200
@@ -101,4 +106,18 @@ def inject_bad_rows(path: Path, zone_code: str) -> None:
         UPDATE marts.fct_order_lines SET ordered_at = TIMESTAMPTZ '2099-01-01 00:00+00'
         WHERE zone_code = '{zone_code}' AND order_id % 10 = 5;
         """,
+    )
+
+
+def publish_definitions(settings: Settings, expectations_dir: Path) -> dg.Definitions:
+    """Return the gate assets for zones idf and hdf with the project's publish_zones job."""
+    zones = [zone for zone in load_zones() if zone.code in ("idf", "hdf")]
+    _, publish_job = build_jobs(zones)
+    return dg.Definitions.merge(
+        build_gate_definitions(zones, settings, copy_suites(expectations_dir)),
+        dg.Definitions(
+            jobs=[publish_job],
+            resources={"warehouse": WarehouseResource(path=str(settings.warehouse_path))},
+            executor=dg.in_process_executor,
+        ),
     )

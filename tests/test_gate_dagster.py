@@ -5,14 +5,11 @@ from __future__ import annotations
 import dagster as dg
 import duckdb
 import pytest
-from gate_warehouse import build_warehouse, copy_suites, inject_bad_rows
+from gate_warehouse import build_warehouse, inject_bad_rows, publish_definitions
 
-from dagster_project.gate.assets import build_gate_definitions
-from dagster_project.pipeline import PUBLISH_JOB, build_jobs
+from dagster_project.pipeline import PUBLISH_JOB
 from dagster_project.publish.embedded import published_path
-from dagster_project.resources import WarehouseResource
 from dagster_project.settings import load_settings
-from dagster_project.zones import load_zones
 
 
 @pytest.fixture
@@ -21,16 +18,7 @@ def gate(tmp_path):
     settings = load_settings(
         {"ZONE_MARTS_DIR": str(tmp_path / "marts"), "WAREHOUSE_PATH": str(warehouse)}
     )
-    zones = [zone for zone in load_zones() if zone.code in ("idf", "hdf")]
-    _, publish_job = build_jobs(zones)
-    defs = dg.Definitions.merge(
-        build_gate_definitions(zones, settings, copy_suites(tmp_path / "expectations")),
-        dg.Definitions(
-            jobs=[publish_job],
-            resources={"warehouse": WarehouseResource(path=str(warehouse))},
-            executor=dg.in_process_executor,
-        ),
-    )
+    defs = publish_definitions(settings, tmp_path / "expectations")
     return defs, warehouse, settings.marts_dir
 
 

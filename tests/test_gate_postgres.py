@@ -7,13 +7,10 @@ import dagster as dg
 import duckdb
 import psycopg
 import pytest
-from gate_warehouse import build_warehouse, copy_suites, inject_bad_rows
+from gate_warehouse import build_warehouse, inject_bad_rows, publish_definitions
 
-from dagster_project.gate.assets import build_gate_definitions
-from dagster_project.pipeline import PUBLISH_JOB, build_jobs
-from dagster_project.resources import WarehouseResource
+from dagster_project.pipeline import PUBLISH_JOB
 from dagster_project.settings import load_settings
-from dagster_project.zones import load_zones
 
 
 def copy_to_postgres(warehouse_path, url: str) -> None:
@@ -44,16 +41,7 @@ def production_gate(tmp_path, postgres_database):
             "ZONE_MARTS_DIR": str(tmp_path / "marts"),
         }
     )
-    zones = [zone for zone in load_zones() if zone.code in ("idf", "hdf")]
-    _, publish_job = build_jobs(zones)
-    defs = dg.Definitions.merge(
-        build_gate_definitions(zones, settings, copy_suites(tmp_path / "expectations")),
-        dg.Definitions(
-            jobs=[publish_job],
-            resources={"warehouse": WarehouseResource(path=str(tmp_path / "unused.duckdb"))},
-            executor=dg.in_process_executor,
-        ),
-    )
+    defs = publish_definitions(settings, tmp_path / "expectations")
     return defs, warehouse
 
 
