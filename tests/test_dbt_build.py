@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -130,3 +131,23 @@ def test_invoice_ageing_bucket(duckdb_warehouse):
         (9001, Decimal("61.89"), 80, "61-90"),
         (9002, Decimal("234.00"), 27, "1-30"),
     ]
+
+
+def test_docs_describe_every_mart_column(duckdb_warehouse, tmp_path):
+    result = raw.run_dbt(
+        ["docs", "generate"], raw.dbt_env(warehouse_path=duckdb_warehouse), tmp_path
+    )
+    assert result.returncode == 0, result.stdout[-4000:]
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    catalog = json.loads((tmp_path / "target" / "catalog.json").read_text())
+    for unique_id, node in manifest["nodes"].items():
+        if node["resource_type"] != "model":
+            continue
+        built = set(catalog["nodes"][unique_id]["columns"])
+        documented = {
+            name
+            for name, column in node["columns"].items()
+            if column.get("description") and column.get("meta", {}).get("label_fr")
+        }
+        assert node["description"], node["name"]
+        assert built - documented == set(), node["name"]

@@ -1,0 +1,84 @@
+"""The dbt models as Dagster assets: keys, groups, checks, and one materialization on DuckDB."""
+
+from __future__ import annotations
+
+import dagster as dg
+import dbt_raw_data as raw
+import duckdb
+import pytest
+
+from dagster_project.context.assets import zone_context
+from dagster_project.resources import WarehouseResource
+from dagster_project.settings import load_settings
+from dagster_project.transform.assets import build_dbt_resource, zone_marts_dbt_assets
+from dagster_project.transform.environment import dbt_environment
+from dagster_project.transform.marts import mart_model_names
+
+
+def test_asset_keys_and_groups():
+    groups = {spec.key: spec.group_name for spec in zone_marts_dbt_assets.specs}
+    for name in mart_model_names():
+        assert groups[dg.AssetKey(["marts", name])] == "marts"
+    assert groups[dg.AssetKey(["staging", "stg_base_operation__sales_orders"])] == "staging"
+    assert set(groups.values()) == {"staging", "intermediate", "marts"}
+
+
+def test_sources_map_to_extraction_and_context_keys():
+    upstream = {dep.asset_key for spec in zone_marts_dbt_assets.specs for dep in spec.deps}
+    assert dg.AssetKey(["base_operation", "sales_order_lines"]) in upstream
+    assert dg.AssetKey(["zone_context", "zone_calendar"]) in upstream
+
+
+def test_dbt_tests_become_asset_checks():
+    checked = {check.asset_key for check in zone_marts_dbt_assets.check_specs}
+    assert dg.AssetKey(["marts", "fct_order_lines"]) in checked
+
+
+def test_environment_from_warehouse_url():
+    settings = load_settings(
+        {
+            "ZONE_MARTS_MODE": "production",
+            "BASE_OPERATION_URL": "postgresql://reader@db:5432/base",
+            "WAREHOUSE_URL": "postgresql://etl:s%40cret@warehouse.internal:6432/dwh",
+        }
+    )
+    environment = dbt_environment(settings)
+    assert environment["DBT_TARGET"] == "postgres"
+    assert environment["DBT_PG_HOST"] == "warehouse.internal"
+    assert environment["DBT_PG_PORT"] == "6432"
+    assert environment["DBT_PG_USER"] == "etl"
+    assert environment["DBT_PG_PASSWORD"] == "s@cret"
+    assert environment["DBT_PG_DBNAME"] == "dwh"
+
+
+def test_environment_rejects_url_without_database():
+    settings = load_settings(
+        {
+            "ZONE_MARTS_MODE": "production",
+            "BASE_OPERATION_URL": "postgresql://reader@db:5432/base",
+            "WAREHOUSE_URL": "postgresql://etl@warehouse.internal:5432",
+        }
+    )
+    with pytest.raises(ValueError, match="no database name"):
+        dbt_environment(settings)
+
+
+def test_context_and_dbt_assets_materialize(tmp_path, monkeypatch):
+    path = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("WAREHOUSE_PATH", str(path))
+    monkeypatch.setenv("DBT_TARGET", "duckdb")
+    monkeypatch.delenv("ZONE_MARTS_MODE", raising=False)
+    with duckdb.connect(str(path)) as connection:
+        raw.write_duckdb(connection, raw.base_rows())
+    settings = load_settings()
+    result = dg.materialize(
+        [zone_context, zone_marts_dbt_assets],
+        resources={
+            "warehouse": WarehouseResource(path=str(path)),
+            "dbt": build_dbt_resource(settings),
+        },
+    )
+    assert result.success
+    materialized = {event.asset_key for event in result.get_asset_materialization_events()}
+    assert dg.AssetKey(["marts", "fct_zone_daily_kpis"]) in materialized
+    assert dg.AssetKey(["zone_context", "zone_calendar"]) in materialized
