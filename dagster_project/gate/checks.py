@@ -22,7 +22,7 @@ RECONCILIATION_CHECK = "reconciliation"
 # therefore means rows were lost on the way (a join that stopped matching, a zone mapping
 # change), not deleted at the source.
 DEFAULT_MAX_DROP_SHARE = 0.30
-# Below this many lost rows a drop never blocks, so a table of 5 rows that loses 2 does not.
+# A table that lost this many rows or fewer never blocks, so a 5-row table losing 2 does not.
 DEFAULT_MIN_DROPPED_ROWS = 10
 # net_amount is rounded to the cent per line on both sides, so the totals match exactly when
 # no line is lost or duplicated. One cent absorbs a rounding-mode difference on one line.

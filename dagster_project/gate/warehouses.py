@@ -1,7 +1,7 @@
 """Where a candidate's rows come from: the embedded DuckDB warehouse or a PostgreSQL one.
 
 Both copy a zone's rows of every table in schema ``marts`` into the candidate DuckDB file and
-answer the two questions the gate asks the source side: the zone's order-line total in the raw
+return the two facts the gate needs from the source side: the zone's order-line total in the raw
 landing tables, and the extraction watermarks in ``raw._extract_state``.
 """
 
@@ -33,7 +33,7 @@ join {raw}.sales_orders as orders using (order_id)
 join {raw}.customers as customers using (customer_id)
 where customers.zone_code = {parameter}
 """
-# PostgreSQL NUMERIC without a declared precision is read into this DuckDB type, which holds
+# PostgreSQL NUMERIC without a declared precision is read into this DuckDB type, which stores
 # 28 integer digits and 10 decimals.
 UNCONSTRAINED_NUMERIC = "DECIMAL(38, 10)"
 
@@ -43,12 +43,12 @@ class MissingSourceError(LookupError):
 
 
 class Warehouse(Protocol):
-    """The side a candidate is copied from; ``describe()`` names it in messages."""
+    """The side a candidate is copied from. ``describe()`` names it in messages."""
 
     def describe(self) -> str: ...
 
     def copy_zone_tables(self, candidate: duckdb.DuckDBPyConnection, zone_code: str) -> list[str]:
-        """Copy the zone's rows of every mart table into ``candidate``; return the tables."""
+        """Copy the zone's rows of every mart table into ``candidate`` and return the tables."""
         ...
 
     def order_line_total(self, candidate: duckdb.DuckDBPyConnection, zone_code: str) -> Decimal: ...

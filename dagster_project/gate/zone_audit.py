@@ -102,6 +102,7 @@ def _audit_zone(
     audit_record_path(candidate).unlink(missing_ok=True)
     previous_run_id, previous_counts = last_publish
     expectations_by_table = {}
+
     with open_candidate(candidate) as connection:
         tables = warehouse.copy_zone_tables(connection, zone_code)
         if not tables:
@@ -114,6 +115,7 @@ def _audit_zone(
                 f"mart table(s) without a suite: {', '.join(unaudited)}. Add "
                 "expectations/<table>.json for each, since an unaudited table is never published"
             )
+
         watermarks = warehouse.source_watermarks(connection)
         checks = [
             check_reconciliation(
@@ -132,6 +134,7 @@ def _audit_zone(
             checks.append(check)
             expectations_by_table[table] = outcomes
         row_counts = {table: count_rows(connection, table) for table in tables}
+
     checks.append(
         check_volume(
             zone_code,
@@ -190,7 +193,7 @@ def read_passed_audit(candidate: Path) -> dict:
         )
     if record["candidate_fingerprint"] != _fingerprint(candidate):
         raise CandidateError(
-            f"candidate {candidate} changed after its audit (run {record['run_id']}); "
-            "materialize zone_candidate again"
+            f"candidate {candidate} changed after its audit (run {record['run_id']}). "
+            "Materialize zone_candidate again."
         )
     return record

@@ -1,8 +1,8 @@
 """Publish an audited candidate to PostgreSQL as the zone's schema, swapped in one transaction.
 
-The candidate's tables are loaded into ``<zone>__next``, then, in the same transaction, the
-current ``<zone>`` schema is renamed away, ``<zone>__next`` takes its name, the read grants of
-the old schema (and of the zone's reader role) are applied to the new one, and the old schema is
+The candidate's tables are loaded into ``<zone>__next``. In the same transaction the current
+``<zone>`` schema is renamed away and ``<zone>__next`` takes its name. The read grants of the old
+schema, and of the zone's reader role, are applied to the new one before the old one is
 dropped. PostgreSQL makes the whole change visible at commit, so a BI query sees either the old
 schema or the new one, and any error rolls everything back.
 """
