@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "dagster_project.demo.commands",
     "dagster_project.extract.commands",
     "dagster_project.alert.commands",
+    "dagster_project.dashboard_commands",
 )
 
 

@@ -14,10 +14,10 @@ from dagster_project.zones import Zone
 REFRESH_JOB = "refresh"
 PUBLISH_JOB = "publish_zones"
 
-# The refresh covers every asset upstream of the per-zone candidates.
-REFRESH_SELECTION = dg.AssetSelection.groups("base_operation", "zone_context") | (
-    dg.AssetSelection.assets("zone_candidate").upstream()
-    - dg.AssetSelection.assets("zone_candidate")
+# The refresh covers extraction, the zone context and every dbt layer: all that the per-zone
+# candidates read.
+REFRESH_SELECTION = dg.AssetSelection.groups(
+    "base_operation", "zone_context", "staging", "intermediate", "marts"
 )
 PUBLISH_SELECTION = dg.AssetSelection.assets("zone_candidate", "zone_mart")
 

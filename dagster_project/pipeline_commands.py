@@ -24,7 +24,13 @@ def _run(args: argparse.Namespace) -> int:
     from dagster_project.zones import load_zones
 
     settings = load_settings()
-    outcome = run_pipeline(defs, load_zones(), settings.marts_dir, _instance())
+    outcome = run_pipeline(
+        defs,
+        load_zones(),
+        settings.marts_dir,
+        _instance(),
+        reconcile_deletes=not args.no_reconcile,
+    )
     print(format_outcome(outcome))
     if outcome.succeeded:
         print(f"\nQuery a zone mart: duckdb -readonly {settings.marts_dir}/<zone>.duckdb")
@@ -56,10 +62,15 @@ def register_commands(subparsers: argparse._SubParsersAction) -> None:
         "--scale", type=float, default=1.0, help="demo size; 1.0 is about 50,000 order lines"
     )
     demo.add_argument("--seed", type=int, default=42, help="random seed of the demo data")
-    demo.set_defaults(handler=_demo)
+    demo.set_defaults(handler=_demo, no_reconcile=False)
 
     refresh = subparsers.add_parser(
         "refresh",
         help="run the main job once: extract, transform, then audit and publish every zone",
+    )
+    refresh.add_argument(
+        "--no-reconcile",
+        action="store_true",
+        help="skip the primary-key comparison that removes rows hard-deleted in the source",
     )
     refresh.set_defaults(handler=_run)

@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from dagster_project.extract.assets import RECONCILE_TAG
 from dagster_project.pipeline import PUBLISH_JOB, REFRESH_JOB
 from dagster_project.zones import Zone
 
@@ -89,12 +90,22 @@ def read_mart_summary(path: Path) -> tuple[dict[str, int], str | None]:
 
 
 def run_pipeline(
-    defs: dg.Definitions, zones: list[Zone], marts_dir: Path, instance: dg.DagsterInstance
+    defs: dg.Definitions,
+    zones: list[Zone],
+    marts_dir: Path,
+    instance: dg.DagsterInstance,
+    reconcile_deletes: bool = True,
 ) -> PipelineOutcome:
-    """Execute the refresh job, then the publish job once per zone, all in this process."""
+    """Execute the refresh job, then the publish job once per zone, all in this process.
+
+    With ``reconcile_deletes`` the refresh also compares primary keys with the source, so rows
+    hard-deleted there disappear from the marts in this run instead of at the nightly reconcile.
+    """
     started = time.monotonic()
     refresh = defs.resolve_job_def(REFRESH_JOB).execute_in_process(
-        instance=instance, raise_on_error=False
+        instance=instance,
+        raise_on_error=False,
+        tags={RECONCILE_TAG: "true"} if reconcile_deletes else None,
     )
     refresh_seconds = time.monotonic() - started
     outcome = PipelineOutcome(
