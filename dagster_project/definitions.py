@@ -12,7 +12,12 @@ from dagster_project.extract.assets import (
     build_reconcile_schedule,
 )
 from dagster_project.gate.assets import build_gate_definitions
-from dagster_project.pipeline import build_jobs, build_publish_sensor, build_refresh_schedule
+from dagster_project.pipeline import (
+    build_jobs,
+    build_publish_sensor,
+    build_refresh_schedule,
+    build_source_change_sensor,
+)
 from dagster_project.resources import build_resources
 from dagster_project.settings import load_settings
 from dagster_project.transform.assets import build_dbt_resource, zone_marts_dbt_assets
@@ -33,7 +38,10 @@ defs = dg.Definitions.merge(
         ),
         jobs=[refresh_job, publish_job, reconcile_job],
         schedules=[build_refresh_schedule(refresh_job), build_reconcile_schedule(reconcile_job)],
-        sensors=[build_publish_sensor(refresh_job, publish_job, zones)],
+        sensors=[
+            build_publish_sensor(refresh_job, publish_job, zones),
+            build_source_change_sensor(refresh_job, settings.source_url),
+        ],
         resources={**build_resources(settings), "dbt": build_dbt_resource(settings)},
         # DuckDB accepts one writer process at a time, so every step runs in the run's process.
         executor=dg.in_process_executor,

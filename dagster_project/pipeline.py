@@ -7,6 +7,9 @@ fail skips only its own publish, and the Dagster UI shows a status per zone.
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import dagster as dg
 
 from dagster_project.zones import Zone
@@ -68,3 +71,49 @@ def build_publish_sensor(refresh_job, publish_job, zones: list[Zone]) -> dg.Sens
             )
 
     return publish_zones_after_refresh
+
+
+def build_source_change_sensor(refresh_job, source_url: str) -> dg.SensorDefinition:
+    """Start a refresh as soon as a source table's max cursor moves, checked every 30 seconds.
+
+    The markers are one indexed max() per table, so a tick costs milliseconds whatever the table
+    sizes. No run is requested while a refresh is queued or running: the embedded warehouse
+    accepts one writer at a time, and the next tick sees any change made meanwhile.
+    """
+    from dagster_project.extract.assets import read_change_markers
+    from dagster_project.extract.declaration import load_declaration
+
+    @dg.sensor(
+        name="refresh_on_source_change",
+        job=refresh_job,
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+    )
+    def refresh_on_source_change(context: dg.SensorEvaluationContext):
+        active = context.instance.get_run_records(
+            dg.RunsFilter(
+                job_name=REFRESH_JOB,
+                statuses=[
+                    dg.DagsterRunStatus.QUEUED,
+                    dg.DagsterRunStatus.NOT_STARTED,
+                    dg.DagsterRunStatus.STARTING,
+                    dg.DagsterRunStatus.STARTED,
+                ],
+            ),
+            limit=1,
+        )
+        if active:
+            return dg.SkipReason(f"refresh run {active[0].dagster_run.run_id} is still active")
+        markers = read_change_markers(source_url, load_declaration())
+        encoded = json.dumps(markers, sort_keys=True)
+        if encoded == context.cursor:
+            return dg.SkipReason("no source table changed since the last refresh request")
+        previous = json.loads(context.cursor) if context.cursor else {}
+        changed = sorted(table for table, value in markers.items() if previous.get(table) != value)
+        context.update_cursor(encoded)
+        return dg.RunRequest(
+            run_key=hashlib.sha256(encoded.encode()).hexdigest()[:20],
+            tags={"zone_marts/changed_tables": ",".join(changed)[:200]},
+        )
+
+    return refresh_on_source_change
