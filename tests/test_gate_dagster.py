@@ -7,9 +7,11 @@ import duckdb
 import pytest
 from gate_warehouse import build_warehouse, inject_bad_rows, publish_definitions
 
+from dagster_project.gate.assets import build_gate_definitions
 from dagster_project.pipeline import PUBLISH_JOB
 from dagster_project.publish.embedded import published_path
 from dagster_project.settings import load_settings
+from dagster_project.zones import load_zones
 
 
 @pytest.fixture
@@ -51,3 +53,14 @@ def test_publish_job_skips_failing_zone(gate):
     with duckdb.connect(str(published_path(marts_dir, "hdf")), read_only=True) as mart:
         runs = mart.execute("select run_id from _publish_log").fetchall()
     assert runs == [(good.run_id,)]
+
+
+def test_candidate_depends_on_every_dbt_mart(tmp_path):
+    from dagster_project.transform.assets import zone_marts_dbt_assets
+
+    mart_keys = {key for key in zone_marts_dbt_assets.keys if key.path[0] == "marts"}
+    settings = load_settings({"ZONE_MARTS_DIR": str(tmp_path / "marts")})
+    gate = build_gate_definitions(load_zones(), settings)
+    (candidate,) = [a for a in gate.assets if dg.AssetKey("zone_candidate") in a.keys]
+    assert mart_keys
+    assert set(candidate.dependency_keys) == mart_keys

@@ -27,7 +27,12 @@ from pathlib import Path
 import dagster as dg
 
 from dagster_project.gate.audit import suite_check_name
-from dagster_project.gate.candidate import candidate_path, remove_database_file, zone_lock
+from dagster_project.gate.candidate import (
+    MART_SCHEMA,
+    candidate_path,
+    remove_database_file,
+    zone_lock,
+)
 from dagster_project.gate.checks import (
     DEFAULT_MAX_DROP_SHARE,
     DEFAULT_MIN_DROPPED_ROWS,
@@ -90,7 +95,7 @@ def build_gate_definitions(
     """Return the ``zone_candidate`` and ``zone_mart`` assets for ``zones``.
 
     Needs the ``warehouse`` resource (WarehouseResource). The audited tables are those with a
-    suite in ``expectations_dir``, and each is an upstream dbt model with the same asset key.
+    suite in ``expectations_dir``, and each is the upstream dbt model ``["marts", <table>]``.
     """
     settings = settings or load_settings()
     marts_dir = settings.marts_dir
@@ -113,7 +118,8 @@ def build_gate_definitions(
     @dg.asset(
         name="zone_candidate",
         partitions_def=partitions,
-        deps=[dg.AssetKey([table]) for table in tables],
+        # dagster-dbt's default key for a model with a configured schema is [schema, model].
+        deps=[dg.AssetKey([MART_SCHEMA, table]) for table in tables],
         check_specs=check_specs,
         group_name=GROUP,
         kinds={"duckdb"},
