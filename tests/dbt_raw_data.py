@@ -1,8 +1,8 @@
 """A small hand-made Base Opération landed in ``raw``, written identically to DuckDB and PostgreSQL.
 
-The rows cover the cases the marts must get right: an order at 22:30 UTC (same local day in
-Paris, next day in La Réunion), a delivery across the 1 May public holiday, a paid, a part-paid
-and an overdue invoice, a late work order and a stock-out.
+The rows cover the cases the marts must get right. An order placed at 22:30 UTC falls on the
+same local day in Paris but on the next day in La Réunion. One delivery spans the 1 May public
+holiday. There are a paid, a part-paid and an overdue invoice, a late work order and a stock-out.
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ def _day(text: str) -> date:
     return date.fromisoformat(text)
 
 
-U = utc("2026-06-01T00:00:00")  # updated_at of every row unless a case needs another
+# updated_at of every row unless a case needs another.
+U = utc("2026-06-01T00:00:00")
 
 
 def base_rows() -> dict[str, list[tuple]]:

@@ -1,4 +1,4 @@
-"""Incremental behaviour of fct_order_lines: each test runs dbt twice on its own DuckDB file."""
+"""Incremental behaviour of fct_order_lines: each test runs dbt on a fresh DuckDB file."""
 
 from __future__ import annotations
 
@@ -122,3 +122,12 @@ def test_late_row_with_old_updated_at_arrives(warehouse, work_dir):
     )
     run(warehouse, work_dir, "run", *SELECTION)
     assert order_lines(warehouse, "order_id = 1002") == [(1002, 1, 2), (1002, 2, 6)]
+
+
+def test_source_delete_removes_line(warehouse, work_dir):
+    run(warehouse, work_dir, "run", *SELECTION)
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("delete from raw.sales_order_lines where order_id = 1004")
+    run(warehouse, work_dir, "run", *SELECTION)
+    assert order_lines(warehouse, "order_id = 1004") == []
+    assert len(order_lines(warehouse, "true")) == len(raw.base_rows()["sales_order_lines"]) - 1

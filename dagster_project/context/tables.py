@@ -9,8 +9,8 @@ import holidays
 
 from dagster_project.zones import Zone
 
-# Covers the demo history and several years ahead; facts dated outside it get NULL working-day
-# counts, and the not_in_future dbt test flags dates beyond the run time.
+# The range covers the demo history and several years ahead. Facts dated outside it get NULL
+# working-day counts, and the not_in_future dbt test flags dates beyond the run time.
 CALENDAR_START = date(2020, 1, 1)
 CALENDAR_END = date(2031, 12, 31)
 
@@ -55,7 +55,7 @@ ZONE_CALENDAR_COLUMNS = (
 
 
 def build_zone_settings(zones: list[Zone], loaded_at: datetime | None = None) -> ContextTable:
-    """One row per zone, with its targets, SLA, hours and working days."""
+    """Build one row per zone, with its targets, SLA, hours and working days."""
     loaded_at = loaded_at or datetime.now(UTC)
     rows = [
         (
@@ -96,7 +96,7 @@ def _holidays_of(zone: Zone, start: date, end: date) -> holidays.HolidayBase:
 def build_zone_calendar(
     zones: list[Zone], start: date = CALENDAR_START, end: date = CALENDAR_END
 ) -> ContextTable:
-    """One row per zone and date from ``start`` to ``end`` inclusive.
+    """Build one row per zone and date from ``start`` to ``end`` inclusive.
 
     A date is a working day when its ISO weekday is among the zone's working days and it is not a
     public holiday of the zone's country and subdivision (holiday names in French).

@@ -15,8 +15,8 @@ from dagster_project.settings import Settings
 from dagster_project.transform.environment import DBT_EXECUTABLE, export_dbt_environment
 from dagster_project.transform.project import dbt_project
 
-# Models keep dagster-dbt's default keys; sources map to the extraction and context keys
-# (["base_operation", table], ["zone_context", table]) by the same default.
+# Models keep dagster-dbt's default keys. By the same default, sources map to the extraction
+# and context keys ["base_operation", table] and ["zone_context", table].
 LAYER_GROUPS = ("staging", "intermediate", "marts")
 
 
@@ -34,8 +34,8 @@ class ZoneMartsTranslator(DagsterDbtTranslator):
 # dbt tests become asset checks on the models they test.
 translator = ZoneMartsTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
-# Parse the project when no manifest exists yet (a fresh checkout); a packaged deployment ships
-# the manifest prepared by `dagster-dbt project prepare-and-package`.
+# Parse the project when no manifest exists yet, as in a fresh checkout. A packaged deployment
+# ships the manifest prepared by `dagster-dbt project prepare-and-package`.
 if not dbt_project.manifest_path.exists():
     DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE).cli(
         ["parse"], target_path=dbt_project.target_path
@@ -48,7 +48,7 @@ if not dbt_project.manifest_path.exists():
     dagster_dbt_translator=translator,
 )
 def zone_marts_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
-    """Build the selected models and run their tests; each test reports as an asset check."""
+    """Build the selected models and run their tests, each reported as an asset check."""
     yield from dbt.cli(["build"], context=context).stream()
 
 

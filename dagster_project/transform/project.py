@@ -1,4 +1,4 @@
-"""The dbt project as dagster-dbt sees it; kept apart so `prepare-and-package` can import it."""
+"""The dbt project for dagster-dbt, in its own module so `prepare-and-package` can import it."""
 
 from __future__ import annotations
 

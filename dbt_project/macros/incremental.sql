@@ -14,3 +14,23 @@
         from {{ this }}
     )
 {%- endmacro %}
+
+{#
+    Post-hook for incremental models: delete the rows whose key no longer
+    exists in the staging model, because the extraction removes rows deleted
+    in the source and a merge alone would keep them forever. staging_keys
+    are the staging columns that make up key_column.
+#}
+{% macro delete_rows_missing_from(staging_model, key_column, staging_keys) -%}
+    {%- if staging_keys | length == 1 -%}
+        {%- set staging_key = staging_keys[0] -%}
+    {%- else -%}
+        {%- set staging_key = null_safe_key(staging_keys) -%}
+    {%- endif -%}
+    delete from {{ this }}
+    where {{ key_column }} not in (
+        select {{ staging_key }}
+        from {{ staging_model }}
+        where {{ staging_key }} is not null
+    )
+{%- endmacro %}

@@ -4,6 +4,9 @@
         incremental_strategy='merge',
         unique_key='invoice_id',
         on_schema_change='sync_all_columns',
+        post_hook="{{ delete_rows_missing_from(
+            ref('stg_base_operation__invoices'), 'invoice_id', ['invoice_id']
+        ) }}",
     )
 }}
 {#

@@ -4,6 +4,11 @@
         incremental_strategy='merge',
         unique_key='order_line_key',
         on_schema_change='append_new_columns',
+        post_hook="{{ delete_rows_missing_from(
+            ref('stg_base_operation__sales_order_lines'),
+            'order_line_key',
+            ['order_id', 'line_number']
+        ) }}",
     )
 }}
 {#

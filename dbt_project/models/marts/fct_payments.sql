@@ -4,6 +4,9 @@
         incremental_strategy='merge',
         unique_key='payment_id',
         on_schema_change='append_new_columns',
+        post_hook="{{ delete_rows_missing_from(
+            ref('stg_base_operation__payments'), 'payment_id', ['payment_id']
+        ) }}",
     )
 }}
 {# append_new_columns: payments are immutable once received, so a new column

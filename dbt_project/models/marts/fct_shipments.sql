@@ -4,6 +4,9 @@
         incremental_strategy='merge',
         unique_key='shipment_id',
         on_schema_change='append_new_columns',
+        post_hook="{{ delete_rows_missing_from(
+            ref('stg_base_operation__shipments'), 'shipment_id', ['shipment_id']
+        ) }}",
     )
 }}
 {# append_new_columns: as fct_order_lines, a new column must not stop the
