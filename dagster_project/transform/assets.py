@@ -1,5 +1,6 @@
 """dbt models and tests as Dagster assets and asset checks, built with one `dbt build`."""
 
+import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -34,12 +35,21 @@ class ZoneMartsTranslator(DagsterDbtTranslator):
 # dbt tests become asset checks on the models they test.
 translator = ZoneMartsTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
-# Parse the project when no manifest exists yet, as in a fresh checkout. A packaged deployment
-# ships the manifest prepared by `dagster-dbt project prepare-and-package`.
-if not dbt_project.manifest_path.exists():
-    DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE).cli(
-        ["parse"], target_path=dbt_project.target_path
-    ).wait()
+
+def prepare_manifest() -> None:
+    """Parse the dbt project when its manifest is missing, and on every load under `dagster dev`.
+
+    A packaged deployment ships the manifest prepared by `dagster-dbt project prepare-and-package`.
+    dagster-dbt's own `prepare_if_dev` runs `dbt` from PATH, which misses an unactivated virtual
+    environment, so this parses with the dbt installed beside this Python.
+    """
+    if dbt_project.manifest_path.exists() and not os.environ.get("DAGSTER_IS_DEV_CLI"):
+        return
+    resource = DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+    resource.cli(["parse"], target_path=dbt_project.target_path).wait()
+
+
+prepare_manifest()
 
 
 @dbt_assets(
