@@ -289,9 +289,9 @@ def dbt_env(warehouse_path: Path | None = None, postgres_url: str | None = None)
 
 
 def run_dbt(
-    arguments: list[str], env: dict[str, str], work_dir: Path
+    arguments: list[str], env: dict[str, str], work_dir: Path, dbt_vars: dict | None = None
 ) -> subprocess.CompletedProcess:
-    """Run dbt with its own target and log directories under ``work_dir``."""
+    """Run dbt with its own target and log directories under ``work_dir``, ``as_of`` pinned."""
     command = [
         DBT_EXECUTABLE,
         *arguments,
@@ -304,6 +304,6 @@ def run_dbt(
         "--log-path",
         str(work_dir / "logs"),
         "--vars",
-        json.dumps({"as_of": AS_OF}),
+        json.dumps({"as_of": AS_OF, **(dbt_vars or {})}),
     ]
     return subprocess.run(command, env=env, capture_output=True, text=True, check=False)

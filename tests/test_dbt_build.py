@@ -15,6 +15,7 @@ import pytest
 from dagster_project.transform.marts import mart_model_names
 
 MART_TABLES = mart_model_names()
+READER_ROLE_PREFIX = "zm_marts_reader_"
 
 
 @pytest.fixture(scope="module")
@@ -32,29 +33,34 @@ def duckdb_warehouse(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def postgres_warehouse(postgres_admin_url, tmp_path_factory):
-    """Build a PostgreSQL warehouse with one dbt build and yield its URL, then drop it."""
-    name = f"zm_dbt_{uuid.uuid4().hex[:10]}"
+    """Build a PostgreSQL warehouse with one dbt build and yield its URL, then drop it.
+
+    The marts are granted to a reader role created for the module and dropped with the database.
+    """
+    suffix = uuid.uuid4().hex[:10]
+    name = f"zm_dbt_{suffix}"
     with psycopg.connect(postgres_admin_url, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
+        connection.execute(f'CREATE ROLE "{READER_ROLE_PREFIX}{suffix}"')
     url = f"{postgres_admin_url.rpartition('/')[0]}/{name}"
+    dbt_vars = {"marts_reader_role": f"{READER_ROLE_PREFIX}{suffix}"}
     try:
         raw.write_zone_context_postgres(url)
         raw.write_postgres(url, raw.base_rows())
         work_dir = tmp_path_factory.mktemp("dbt_postgres")
-        result = raw.run_dbt(["build"], raw.dbt_env(postgres_url=url), work_dir)
+        env = raw.dbt_env(postgres_url=url)
+        result = raw.run_dbt(["build"], env, work_dir, dbt_vars)
         assert result.returncode == 0, result.stdout[-4000:]
         # A second, incremental run merges every row again (all are inside the lookback), so the
         # comparison with DuckDB's single full build also covers the PostgreSQL merge path.
-        result = raw.run_dbt(
-            ["run", "--select", "config.materialized:incremental"],
-            raw.dbt_env(postgres_url=url),
-            work_dir,
-        )
+        incremental = ["run", "--select", "config.materialized:incremental"]
+        result = raw.run_dbt(incremental, env, work_dir, dbt_vars)
         assert result.returncode == 0, result.stdout[-4000:]
         yield url
     finally:
         with psycopg.connect(postgres_admin_url, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            connection.execute(f'DROP ROLE IF EXISTS "{READER_ROLE_PREFIX}{suffix}"')
 
 
 def duckdb_rows(path, sql: str) -> list[tuple]:
@@ -159,3 +165,15 @@ def test_docs_describe_every_mart_column(duckdb_warehouse, tmp_path):
         }
         assert node["description"], node["name"]
         assert built - documented == set(), node["name"]
+
+
+@pytest.mark.postgres
+def test_postgres_marts_granted_to_reader(postgres_warehouse):
+    with psycopg.connect(postgres_warehouse) as connection:
+        rows = connection.execute(
+            "select table_name from information_schema.role_table_grants "
+            "where table_schema = 'marts' and privilege_type = 'SELECT' "
+            "and grantee like %s order by table_name",
+            (READER_ROLE_PREFIX + "%",),
+        ).fetchall()
+    assert [table for (table,) in rows] == sorted(MART_TABLES)
