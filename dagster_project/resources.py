@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import adbc_driver_postgresql.dbapi as adbc_postgres
 import dagster as dg
 import duckdb
 
@@ -13,15 +15,22 @@ from dagster_project.settings import Settings
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The embedded warehouse: one DuckDB file holding the raw, context, staging and mart schemas.
+    """The warehouse holding the raw, context, staging and mart schemas.
 
-    DuckDB allows one writer process at a time, so the definitions use the in-process executor.
+    Embedded, a DuckDB file at ``path``; DuckDB allows one writer process at a time, so the
+    definitions use the in-process executor. In production ``url`` names the PostgreSQL
+    warehouse, and ``connect()`` returns an ADBC connection to it with autocommit off.
     """
 
     path: str
+    url: str | None = None
 
     @contextmanager
-    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connect(self, read_only: bool = False) -> Iterator:
+        if self.url:
+            with connect_postgres(self.url) as connection:
+                yield connection
+            return
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         connection = duckdb.connect(self.path, read_only=read_only)
         try:
@@ -31,14 +40,43 @@ class WarehouseResource(dg.ConfigurableResource):
             connection.close()
 
 
+@contextmanager
+def connect_postgres(url: str) -> Iterator:
+    """Open an ADBC connection in UTC, autocommit off; the error never shows the password."""
+    from dagster_project.access.secrets import mask_secrets
+
+    try:
+        connection = adbc_postgres.connect(url)
+    except adbc_postgres.Error as error:
+        raise ConnectionError(
+            f"cannot connect to the PostgreSQL warehouse: {mask_secrets(str(error), url)}"
+        ) from None
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET TimeZone TO 'UTC'")
+        connection.commit()
+        yield connection
+    finally:
+        connection.close()
+
+
 class SourceResource(dg.ConfigurableResource):
     """The Base Opération: ``sqlite:///path`` (embedded demo) or ``postgresql://...``."""
 
     url: str
 
 
+def _from_environment(name: str, value: str | None) -> str | dg.EnvVar | None:
+    """Name the variable rather than copy its value, so the Dagster UI never shows a password."""
+    return dg.EnvVar(name) if value and os.environ.get(name) == value else value
+
+
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    warehouse_url = settings.warehouse_url if settings.is_production else None
     return {
-        "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
-        "source": SourceResource(url=settings.source_url),
+        "warehouse": WarehouseResource(
+            path=str(settings.warehouse_path),
+            url=_from_environment("WAREHOUSE_URL", warehouse_url),
+        ),
+        "source": SourceResource(url=_from_environment("BASE_OPERATION_URL", settings.source_url)),
     }

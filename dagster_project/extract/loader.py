@@ -7,6 +7,7 @@ leaves rows without their watermark, nor a watermark past rows that were not loa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -42,7 +43,11 @@ class LoadResult:
 
 
 class WarehouseLoader(Protocol):
-    """Interface of a warehouse loader; DuckDBLoader below serves the embedded warehouse."""
+    """Interface of a warehouse loader.
+
+    DuckDBLoader below serves the embedded warehouse; PostgresLoader (loader_postgres.py) a
+    PostgreSQL one.
+    """
 
     def plan(self, spec: TableSpec, columns: list[SourceColumn]) -> SchemaPlan: ...
 
@@ -68,6 +73,38 @@ def cast_select(columns: list[SourceColumn], relation: str) -> str:
         for c in columns
     )
     return f"SELECT {casts} FROM {relation}"
+
+
+def value_error(spec: TableSpec, columns: list[SourceColumn], error: Exception) -> LoadError:
+    return LoadError(
+        f"table {spec.name!r}: a source value does not fit its landing type "
+        f"({', '.join(f'{c.name} {c.landing_type}' for c in columns)}): {error}"
+    )
+
+
+def check_null_cursor(spec: TableSpec, fetchall: Callable[[str], list[tuple]]) -> None:
+    """Raise LoadError when the staged rows have a NULL cursor and the table forbids it."""
+    if not spec.cursor or spec.null_cursor != "fail":
+        return
+    nulls = fetchall(f"SELECT count(*) FROM {STAGE} WHERE {quote_identifier(spec.cursor)} IS NULL")[
+        0
+    ][0]
+    if nulls:
+        raise LoadError(
+            f"table {spec.name!r}: {nulls} rows have a NULL cursor column "
+            f"{spec.cursor}; fill it in the source or set 'null_cursor: reload'"
+        )
+
+
+def changed_condition(values: list[str]) -> str:
+    """Condition true when a staged row ``s`` differs from its landing row ``t``."""
+    return (
+        " OR ".join(
+            f"s.{quote_identifier(name)} IS DISTINCT FROM t.{quote_identifier(name)}"
+            for name in values
+        )
+        or "false"
+    )
 
 
 class DuckDBLoader:
@@ -143,19 +180,8 @@ class DuckDBLoader:
                 f"CREATE OR REPLACE TEMP TABLE {STAGE} AS {cast_select(columns, BATCHES)}"
             )
         except (duckdb.ConversionException, duckdb.InvalidInputException) as error:
-            raise LoadError(
-                f"table {spec.name!r}: a source value does not fit its landing type "
-                f"({', '.join(f'{c.name} {c.landing_type}' for c in columns)}): {error}"
-            ) from error
-        if spec.cursor and spec.null_cursor == "fail":
-            nulls = self._fetchall(
-                f"SELECT count(*) FROM {STAGE} WHERE {quote_identifier(spec.cursor)} IS NULL"
-            )[0][0]
-            if nulls:
-                raise LoadError(
-                    f"table {spec.name!r}: {nulls} rows have a NULL cursor column "
-                    f"{spec.cursor}; fill it in the source or set 'null_cursor: reload'"
-                )
+            raise value_error(spec, columns, error) from error
+        check_null_cursor(spec, self._fetchall)
 
     def _merge_by_key(self, spec: TableSpec, columns: list[SourceColumn]) -> tuple[int, int, int]:
         """Upsert the staged rows; return (inserted, updated, unchanged)."""
@@ -170,13 +196,7 @@ class DuckDBLoader:
 
         target = raw_table(spec.name)
         values = [c.name for c in columns if c.name not in keys]
-        changed = (
-            " OR ".join(
-                f"s.{quote_identifier(name)} IS DISTINCT FROM t.{quote_identifier(name)}"
-                for name in values
-            )
-            or "false"
-        )
+        changed = changed_condition(values)
         self.connection.execute(
             f"CREATE OR REPLACE TEMP TABLE {DIFF} AS SELECT s.*, CASE "
             f"WHEN t.{quote_identifier(keys[0])} IS NULL THEN 'insert' "

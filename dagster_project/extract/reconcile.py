@@ -23,6 +23,18 @@ class MassDeleteRefused(RuntimeError):
     """Reconciliation would delete a larger share of a table than its declaration allows."""
 
 
+def check_delete_share(spec: TableSpec, gone: int, total: int) -> None:
+    """Raise ``MassDeleteRefused`` when deleting ``gone`` of ``total`` rows is above the limit."""
+    share = gone / total if total else 0.0
+    if share > spec.max_delete_share:
+        raise MassDeleteRefused(
+            f"table {spec.name!r}: reconciliation would delete {gone} of {total} rows "
+            f"({share:.1%}), more than max_delete_share {spec.max_delete_share:.1%}; "
+            "nothing was deleted. Check the source; if the deletes are real, raise "
+            f"max_delete_share for {spec.name} in the extraction declaration"
+        )
+
+
 def delete_missing_keys(
     connection: duckdb.DuckDBPyConnection,
     spec: TableSpec,
@@ -47,14 +59,7 @@ def delete_missing_keys(
         total, gone = connection.execute(
             f"SELECT count(*), count(*) FILTER (WHERE {missing}) FROM {target}"
         ).fetchall()[0]
-        share = gone / total if total else 0.0
-        if share > spec.max_delete_share:
-            raise MassDeleteRefused(
-                f"table {spec.name!r}: reconciliation would delete {gone} of {total} rows "
-                f"({share:.1%}), more than max_delete_share {spec.max_delete_share:.1%}; "
-                "nothing was deleted. Check the source; if the deletes are real, raise "
-                f"max_delete_share for {spec.name} in the extraction declaration"
-            )
+        check_delete_share(spec, gone, total)
         if gone:
             connection.execute(f"DELETE FROM {target} WHERE {missing}")
         connection.execute("COMMIT")

@@ -11,7 +11,8 @@ import duckdb
 
 from dagster_project.extract.columns import CURSOR_TYPES, LOADED_AT, SourceColumn
 from dagster_project.extract.declaration import DeclarationError, TableSpec
-from dagster_project.extract.loader import DuckDBLoader
+from dagster_project.extract.loader import DuckDBLoader, WarehouseLoader
+from dagster_project.extract.loader_postgres import PostgresLoader
 from dagster_project.extract.reconcile import delete_missing_keys
 from dagster_project.extract.sources import CursorFilter, Source, check_columns_exist
 
@@ -77,20 +78,28 @@ def lower_bound(watermark: object | None, lookback: timedelta) -> object | None:
     return int(watermark) - int(lookback.total_seconds())
 
 
+def open_loader(connection) -> WarehouseLoader:
+    """Return the loader of a DuckDB connection or of a PostgreSQL ADBC connection."""
+    if isinstance(connection, duckdb.DuckDBPyConnection):
+        return DuckDBLoader(connection)
+    return PostgresLoader(connection)
+
+
 def extract_table(
     spec: TableSpec,
     source: Source,
-    connection: duckdb.DuckDBPyConnection,
+    connection,
     reconcile: bool = False,
 ) -> ExtractResult:
     """Bring the landing table up to date with the source; reconcile deletes when asked.
 
-    Deletes are reconciled only when ``reconcile`` is true and the table declares
-    ``deletes: reconcile``.
+    ``connection`` is the embedded DuckDB warehouse or an ADBC connection, autocommit off, to a
+    PostgreSQL warehouse. Deletes are reconciled only when ``reconcile`` is true and the table
+    declares ``deletes: reconcile``.
     """
     started = time.perf_counter()
     spec, columns = resolve_spec(spec, source)
-    loader = DuckDBLoader(connection)
+    loader = open_loader(connection)
     plan = loader.plan(spec, columns)
     cursor_filter = None
     if spec.cursor:
@@ -112,7 +121,10 @@ def extract_table(
     if reconcile and spec.reconciles_deletes:
         key_columns = [column for column in columns if column.name in spec.primary_key]
         keys = source.read_rows(spec, key_columns, None)
-        deleted, _ = delete_missing_keys(connection, spec, key_columns, keys)
+        if isinstance(loader, PostgresLoader):
+            deleted, _ = loader.delete_missing_keys(spec, key_columns, keys)
+        else:
+            deleted, _ = delete_missing_keys(connection, spec, key_columns, keys)
     return ExtractResult(
         table=spec.name,
         rows_read=loaded.rows_read,

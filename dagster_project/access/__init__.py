@@ -1,0 +1,1 @@
+"""Zone-level access control on the PostgreSQL warehouse, and secret masking for messages."""

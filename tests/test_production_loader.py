@@ -1,0 +1,166 @@
+"""The PostgreSQL warehouse loader: merge, watermark, schema changes and reconciliation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import psycopg
+import pyarrow as pa
+import pytest
+
+from dagster_project.extract.columns import SourceColumn
+from dagster_project.extract.declaration import BUILT_IN_DEFAULTS, parse_table
+from dagster_project.extract.loader import LoadError
+from dagster_project.extract.loader_postgres import PostgresLoader
+from dagster_project.extract.reconcile import MassDeleteRefused
+from dagster_project.extract.schema_change import SchemaChangeError
+from dagster_project.resources import connect_postgres
+
+pytest.register_assert_rewrite("extract_support")
+from extract_support import extract  # noqa: E402
+
+pytest_plugins = ("extract_support",)
+
+ORDERS = "CREATE TABLE orders (order_id INTEGER PRIMARY KEY, status TEXT, updated_at TIMESTAMPTZ)"
+
+
+@pytest.fixture
+def warehouse_url(make_postgres_database) -> str:
+    return make_postgres_database("zm_warehouse")
+
+
+@pytest.fixture
+def pg_warehouse(warehouse_url) -> Iterator:
+    with connect_postgres(warehouse_url) as connection:
+        yield connection
+
+
+def landed(url: str, query: str) -> list[tuple]:
+    with psycopg.connect(url) as connection:
+        return connection.execute(query).fetchall()
+
+
+def fill_orders(source, count: int = 20) -> None:
+    values = ", ".join(f"({i}, 'open', '2026-01-01T10:00Z')" for i in range(1, count + 1))
+    source.run(ORDERS, f"INSERT INTO orders VALUES {values}")
+
+
+def test_merge_updates_only_changed_rows(postgres_source, pg_warehouse, warehouse_url):
+    fill_orders(postgres_source, 3)
+    first = extract("orders", postgres_source, pg_warehouse)
+    untouched = landed(warehouse_url, "SELECT _loaded_at FROM raw.orders WHERE order_id = 3")
+    postgres_source.run(
+        "UPDATE orders SET status = 'paid', updated_at = '2026-01-01T11:00Z' WHERE order_id = 2",
+        "INSERT INTO orders VALUES (4, 'open', '2026-01-01T11:00Z')",
+    )
+    second = extract("orders", postgres_source, pg_warehouse)
+
+    assert first.inserted == 3
+    assert (second.inserted, second.updated) == (1, 1)
+    assert landed(warehouse_url, "SELECT order_id, status FROM raw.orders ORDER BY 1") == [
+        (1, "open"),
+        (2, "paid"),
+        (3, "open"),
+        (4, "open"),
+    ]
+    assert landed(warehouse_url, "SELECT _loaded_at FROM raw.orders WHERE order_id = 3") == (
+        untouched
+    )
+    assert landed(warehouse_url, "SELECT watermark FROM raw._extract_state") == [
+        ("2026-01-01 11:00:00+00",)
+    ]
+
+
+def test_later_version_in_batch_wins(pg_warehouse, warehouse_url):
+    spec = parse_table("events", {**BUILT_IN_DEFAULTS, "primary_key": ["event_id"]})
+    columns = [
+        SourceColumn("event_id", "integer", '"event_id"', "INTEGER"),
+        SourceColumn("status", "text", '"status"', "VARCHAR"),
+        SourceColumn("updated_at", "timestamptz", '"updated_at"', "TIMESTAMP WITH TIME ZONE"),
+    ]
+    at = pa.array([datetime(2026, 1, 1, 10, tzinfo=UTC)] * 2 + [datetime(2026, 1, 1, 9)])
+    batch = pa.record_batch(
+        {"event_id": pa.array([1, 1, 2], pa.int32()), "status": ["a", "b", "c"], "updated_at": at}
+    )
+    older = pa.record_batch(
+        {
+            "event_id": pa.array([2], pa.int32()),
+            "status": ["older"],
+            "updated_at": pa.array([datetime(2026, 1, 1, 8)]),
+        }
+    )
+    loader = PostgresLoader(pg_warehouse)
+    reader = pa.RecordBatchReader.from_batches(batch.schema, [batch, older])
+    result = loader.load(spec, columns, loader.plan(spec, columns), reader)
+
+    assert (result.rows_read, result.inserted) == (4, 2)
+    assert landed(warehouse_url, "SELECT event_id, status FROM raw.events ORDER BY 1") == [
+        (1, "b"),
+        (2, "c"),
+    ]
+
+
+def test_value_too_large_rolls_back(pg_warehouse, warehouse_url):
+    spec = parse_table("readings", {**BUILT_IN_DEFAULTS, "primary_key": ["reading_id"]})
+    columns = [
+        SourceColumn("reading_id", "smallint", '"reading_id"', "SMALLINT"),
+        SourceColumn("updated_at", "timestamptz", '"updated_at"', "TIMESTAMP WITH TIME ZONE"),
+    ]
+    loader = PostgresLoader(pg_warehouse)
+
+    def load(ids: list[int], day: int):
+        batch = pa.record_batch(
+            {
+                "reading_id": pa.array(ids, pa.int64()),
+                "updated_at": pa.array([datetime(2026, 1, day, tzinfo=UTC)] * len(ids)),
+            }
+        )
+        reader = pa.RecordBatchReader.from_batches(batch.schema, [batch])
+        return loader.load(spec, columns, loader.plan(spec, columns), reader)
+
+    load([1], day=1)
+    with pytest.raises(LoadError, match=r"'readings'.*does not fit.*reading_id SMALLINT"):
+        load([2, 10**9], day=2)
+    assert landed(warehouse_url, "SELECT count(*) FROM raw.readings") == [(1,)]
+    assert landed(warehouse_url, "SELECT watermark FROM raw._extract_state") == [
+        ("2026-01-01 00:00:00+00",)
+    ]
+
+
+def test_added_column_is_applied(postgres_source, pg_warehouse, warehouse_url):
+    fill_orders(postgres_source, 2)
+    extract("orders", postgres_source, pg_warehouse)
+    postgres_source.run(
+        "ALTER TABLE orders ADD COLUMN amount NUMERIC(12, 2)",
+        "UPDATE orders SET amount = 1.5, updated_at = '2026-01-02T10:00Z' WHERE order_id = 1",
+    )
+    result = extract("orders", postgres_source, pg_warehouse)
+
+    assert result.schema_changes == ("added amount DECIMAL(12,2)",)
+    assert landed(warehouse_url, "SELECT amount::text FROM raw.orders ORDER BY order_id") == [
+        ("1.50",),
+        (None,),
+    ]
+
+
+def test_dropped_column_is_refused(postgres_source, pg_warehouse):
+    fill_orders(postgres_source, 2)
+    extract("orders", postgres_source, pg_warehouse)
+    postgres_source.run("ALTER TABLE orders DROP COLUMN status")
+
+    with pytest.raises(SchemaChangeError, match=r"column status of raw.orders is missing"):
+        extract("orders", postgres_source, pg_warehouse)
+
+
+def test_reconcile_deletes_and_guards(postgres_source, pg_warehouse, warehouse_url):
+    fill_orders(postgres_source)
+    extract("orders", postgres_source, pg_warehouse)
+    postgres_source.run("DELETE FROM orders WHERE order_id <= 3")
+
+    with pytest.raises(MassDeleteRefused, match=r"'orders'.* 3 of 20 rows \(15.0%\)"):
+        extract("orders", postgres_source, pg_warehouse, reconcile=True)
+    assert landed(warehouse_url, "SELECT count(*) FROM raw.orders") == [(20,)]
+    allowed = extract("orders", postgres_source, pg_warehouse, reconcile=True, max_delete_share=0.2)
+    assert allowed.deleted == 3
+    assert landed(warehouse_url, "SELECT count(*) FROM raw.orders") == [(17,)]
