@@ -7,7 +7,7 @@ import duckdb
 import pytest
 from gate_warehouse import build_warehouse, inject_bad_rows, publish_definitions
 
-from dagster_project.gate.assets import build_gate_definitions
+from dagster_project.gate.assets import GateConfig, build_gate_definitions
 from dagster_project.pipeline import PUBLISH_JOB
 from dagster_project.publish.embedded import published_path
 from dagster_project.settings import load_settings
@@ -64,3 +64,17 @@ def test_candidate_depends_on_every_dbt_mart(tmp_path):
     (candidate,) = [a for a in gate.assets if dg.AssetKey("zone_candidate") in a.keys]
     assert mart_keys
     assert set(candidate.dependency_keys) == mart_keys
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"max_drop_share": 1.5}, "max_drop_share=1.5 must be between 0 and 1"),
+        ({"min_dropped_rows": -1}, "min_dropped_rows=-1 must be 0 or more"),
+        ({"reconciliation_tolerance": "one cent"}, "'one cent' is not a decimal number"),
+        ({"reconciliation_tolerance": "-0.01"}, "reconciliation_tolerance=-0.01 must be 0"),
+    ],
+)
+def test_invalid_gate_config_is_rejected(settings, message):
+    with pytest.raises(ValueError, match=message):
+        GateConfig(**settings).to_policy()

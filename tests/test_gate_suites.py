@@ -130,3 +130,15 @@ def test_nullable_column_reports_unexpected_value(tmp_path):
     assert outcomes[0].unexpected_count == 1
     assert outcomes[0].unexpected_rows == (2,)
     assert outcomes[0].unexpected_sample == ("-4",)
+
+
+def test_missing_column_fails_with_error(tmp_path):
+    path = write_suite(
+        tmp_path,
+        "t",
+        [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "absent"}}],
+    )
+    frame = duckdb.sql("select 1 as present").df()
+    outcomes, _ = SuiteValidator().validate(load_suite(path), frame, {})
+    assert not outcomes[0].success
+    assert "absent" in outcomes[0].error

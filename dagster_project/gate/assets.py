@@ -21,7 +21,7 @@ element_count, missing_count, unexpected_count, observed_value, unexpected_sampl
 # No ``from __future__ import annotations`` here: Dagster reads the asset functions' config and
 # resource annotations at definition time and cannot resolve them from strings.
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dagster as dg
@@ -65,6 +65,23 @@ class GateConfig(dg.Config):
     max_drop_share: float = DEFAULT_MAX_DROP_SHARE
     min_dropped_rows: int = DEFAULT_MIN_DROPPED_ROWS
     reconciliation_tolerance: str = str(DEFAULT_RECONCILIATION_TOLERANCE)
+
+    def to_policy(self) -> GatePolicy:
+        """Return the policy, raising ValueError naming the first invalid setting."""
+        if not 0 <= self.max_drop_share <= 1:
+            raise ValueError(f"max_drop_share={self.max_drop_share} must be between 0 and 1")
+        if self.min_dropped_rows < 0:
+            raise ValueError(f"min_dropped_rows={self.min_dropped_rows} must be 0 or more")
+        try:
+            tolerance = Decimal(self.reconciliation_tolerance)
+        except InvalidOperation as error:
+            raise ValueError(
+                f"reconciliation_tolerance={self.reconciliation_tolerance!r} is not a decimal "
+                "number; write it like 0.01"
+            ) from error
+        if not tolerance >= 0:
+            raise ValueError(f"reconciliation_tolerance={tolerance} must be 0 or more")
+        return GatePolicy(self.max_drop_share, self.min_dropped_rows, tolerance)
 
 
 def _metadata_value(value: object) -> object:
@@ -135,11 +152,7 @@ def build_gate_definitions(
         else:
             source = DuckDBWarehouse(Path(warehouse.path))
             last_publish = None
-        policy = GatePolicy(
-            max_drop_share=config.max_drop_share,
-            min_dropped_rows=config.min_dropped_rows,
-            reconciliation_tolerance=Decimal(config.reconciliation_tolerance),
-        )
+        policy = config.to_policy()
         audit = audit_zone(
             source,
             marts_dir,

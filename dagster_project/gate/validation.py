@@ -106,12 +106,24 @@ class SuiteValidator:
         return outcomes, result
 
 
+def _error_message(exception_info: dict) -> str | None:
+    """Return the first error message in a GX ``exception_info``, or None.
+
+    GX 1.24 reports an expectation's own error at the top level, but a failed metric (a missing
+    column, for instance) under one key per metric.
+    """
+    candidates = [exception_info, *exception_info.values()]
+    for info in candidates:
+        if isinstance(info, dict) and info.get("raised_exception"):
+            return str(info.get("exception_message"))
+    return None
+
+
 def _outcome(suite: MartSuite, item) -> ExpectationOutcome:
     config = item.expectation_config
     name = expectation_name({"type": config.type, "kwargs": config.kwargs, "meta": config.meta})
     details = item.result or {}
-    exception = item.exception_info or {}
-    error = exception.get("exception_message") if exception.get("raised_exception") else None
+    error = _error_message(item.exception_info or {})
     observed = details.get("observed_value")
     sample = details.get("partial_unexpected_list") or []
     return ExpectationOutcome(
