@@ -77,7 +77,7 @@ class GateConfig(dg.Config):
         except InvalidOperation as error:
             raise ValueError(
                 f"reconciliation_tolerance={self.reconciliation_tolerance!r} is not a decimal "
-                "number; write it like 0.01"
+                "number. Write it like 0.01"
             ) from error
         if not tolerance >= 0:
             raise ValueError(f"reconciliation_tolerance={tolerance} must be 0 or more")
