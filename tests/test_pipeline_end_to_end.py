@@ -10,7 +10,7 @@ import os
 import sqlite3
 import subprocess
 import sys
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import dagster as dg
@@ -57,7 +57,7 @@ def run_command(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 
 def source_net_amount_by_zone(source_path: Path) -> dict[str, Decimal]:
-    """Sum of order-line net amounts per zone, computed in the Base Opération itself."""
+    """Sum of order-line net amounts per zone, each line rounded half up to the cent."""
     with sqlite3.connect(source_path) as connection:
         rows = connection.execute(
             """
@@ -70,9 +70,8 @@ def source_net_amount_by_zone(source_path: Path) -> dict[str, Decimal]:
         ).fetchall()
     totals: dict[str, Decimal] = {}
     for zone_code, quantity, unit_price, discount_rate in rows:
-        net = (quantity * Decimal(unit_price) * (1 - Decimal(discount_rate))).quantize(
-            Decimal("0.01")
-        )
+        gross = quantity * Decimal(unit_price)
+        net = (gross * (1 - Decimal(discount_rate))).quantize(Decimal("0.01"), ROUND_HALF_UP)
         totals[zone_code] = totals.get(zone_code, Decimal(0)) + net
     return totals
 
