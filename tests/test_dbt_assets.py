@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import dagster as dg
 import dbt_raw_data as raw
 import duckdb
 import pytest
+from dagster_dbt import DbtProject
 
 from dagster_project.context.assets import zone_context
 from dagster_project.resources import WarehouseResource
-from dagster_project.settings import load_settings
-from dagster_project.transform.assets import build_dbt_resource, zone_marts_dbt_assets
+from dagster_project.settings import DBT_PROJECT_DIR, load_settings
+from dagster_project.transform.assets import (
+    build_dbt_resource,
+    manifest_is_stale,
+    zone_marts_dbt_assets,
+)
 from dagster_project.transform.environment import dbt_environment
 from dagster_project.transform.marts import mart_model_names
 
@@ -82,3 +90,21 @@ def test_context_and_dbt_assets_materialize(tmp_path, monkeypatch):
     materialized = {event.asset_key for event in result.get_asset_materialization_events()}
     assert dg.AssetKey(["marts", "fct_zone_daily_kpis"]) in materialized
     assert dg.AssetKey(["zone_context", "zone_calendar"]) in materialized
+
+
+def test_manifest_stale_after_model_change(tmp_path):
+    shutil.copytree(
+        DBT_PROJECT_DIR, tmp_path / "dbt", ignore=shutil.ignore_patterns("target", "logs")
+    )
+    project = DbtProject(project_dir=tmp_path / "dbt")
+    assert manifest_is_stale(project)
+    project.manifest_path.parent.mkdir(parents=True)
+    project.manifest_path.write_text("{}")
+    # Date every project file back to 1970, then change one model.
+    model = tmp_path / "dbt" / "models" / "marts" / "dim_carriers.sql"
+    for path in (tmp_path / "dbt").rglob("*"):
+        if path.is_file() and path != project.manifest_path:
+            os.utime(path, (0, 0))
+    assert not manifest_is_stale(project)
+    model.touch()
+    assert manifest_is_stale(project)

@@ -1,6 +1,5 @@
 """dbt models and tests as Dagster assets and asset checks, built with one `dbt build`."""
 
-import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -9,6 +8,7 @@ from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
     DbtCliResource,
+    DbtProject,
     dbt_assets,
 )
 
@@ -36,14 +36,31 @@ class ZoneMartsTranslator(DagsterDbtTranslator):
 translator = ZoneMartsTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
+def manifest_is_stale(project: DbtProject = dbt_project) -> bool:
+    """Return whether a dbt project file changed after the manifest was written.
+
+    dbt build runs the project's current tests, and a test missing from the manifest that the
+    assets were defined from makes dagster-dbt fail with a KeyError, so an old manifest must go.
+    """
+    manifest = project.manifest_path
+    if not manifest.exists():
+        return True
+    project_dir = project.project_dir
+    sources = [project_dir / "dbt_project.yml"]
+    for folder in ("models", "macros", "tests"):
+        sources.extend(path for path in (project_dir / folder).rglob("*") if path.is_file())
+    written = manifest.stat().st_mtime
+    return any(path.stat().st_mtime > written for path in sources)
+
+
 def prepare_manifest() -> None:
-    """Parse the dbt project when its manifest is missing, and on every load under `dagster dev`.
+    """Parse the dbt project when its manifest is missing or older than the project files.
 
     A packaged deployment ships the manifest prepared by `dagster-dbt project prepare-and-package`.
     dagster-dbt's own `prepare_if_dev` runs `dbt` from PATH, which misses an unactivated virtual
     environment, so this parses with the dbt installed beside this Python.
     """
-    if dbt_project.manifest_path.exists() and not os.environ.get("DAGSTER_IS_DEV_CLI"):
+    if not manifest_is_stale():
         return
     resource = DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
     resource.cli(["parse"], target_path=dbt_project.target_path).wait()
