@@ -105,7 +105,8 @@ def test_republish_keeps_log_and_grants(tmp_path, postgres_database, zone):
     assert granted == sorted([analyst, zone_reader_role(zone)])
     assert versions == [(2,)]
     assert log == [("run-1",), ("run-2",)]
-    assert schemas == [(zone,)]
+    # The candidate schema was swapped in; only the unreadable quarantine stays beside it.
+    assert sorted(schemas) == [(zone,), (f"{zone}__quarantine",)]
 
 
 def test_failed_publish_keeps_previous_schema(tmp_path, postgres_database, zone):
@@ -123,4 +124,4 @@ def test_failed_publish_keeps_previous_schema(tmp_path, postgres_database, zone)
         postgres_database, f"select nspname from pg_namespace where nspname like '{zone}%'"
     )
     assert versions == [(1,)]
-    assert schemas == [(zone,)]
+    assert sorted(schemas) == [(zone,), (f"{zone}__quarantine",)]

@@ -1,10 +1,12 @@
 """Publish an audited candidate to PostgreSQL as the zone's schema, swapped in one transaction.
 
-The candidate's tables are loaded into ``<zone>__next``. In the same transaction the current
-``<zone>`` schema is renamed away and ``<zone>__next`` takes its name. The read grants of the old
-schema, and of the zone's reader role, are applied to the new one before the old one is
-dropped. PostgreSQL makes the whole change visible at commit, so a BI query sees either the old
-schema or the new one, and any error rolls everything back.
+The candidate's tables are loaded into the schema ``<zone>__candidate`` and its quarantined rows
+into ``<zone>__quarantine``, which no BI role may read. In the same transaction the current
+``<zone>`` schema is renamed away and ``<zone>__candidate`` takes its name. The read grants of
+the old schema, and of the zone's reader role, are applied to the new one (with default
+privileges for tables created later) before the old one is dropped. PostgreSQL makes the whole
+change visible at commit, so a BI query sees either the old schema or the new one, and any error
+rolls everything back.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ import adbc_driver_postgresql.dbapi as adbc
 import duckdb
 
 from dagster_project.gate.candidate import quote_identifier
+from dagster_project.gate.quarantine import QUARANTINE_TABLE
 from dagster_project.publish.embedded import PublishError
 from dagster_project.publish.log import PUBLISH_LOG_TABLE, PublishEntry
 
-NEXT_SUFFIX = "__next"
+CANDIDATE_SUFFIX = "__candidate"
+QUARANTINE_SUFFIX = "__quarantine"
 PREVIOUS_SUFFIX = "__previous"
 
 CREATE_PUBLISH_LOG = """
@@ -51,8 +55,8 @@ def _candidate_tables(candidate: Path) -> list[str]:
     with duckdb.connect(str(candidate), read_only=True) as connection:
         rows = connection.execute(
             "select table_name from information_schema.tables "
-            "where table_schema = 'main' and table_name <> ? order by table_name",
-            [PUBLISH_LOG_TABLE],
+            "where table_schema = 'main' and table_name not in (?, ?) order by table_name",
+            [PUBLISH_LOG_TABLE, QUARANTINE_TABLE],
         ).fetchall()
     return [name for (name,) in rows]
 
@@ -72,6 +76,27 @@ def _readers(cursor, schema: str, zone_code: str) -> list[str]:
     return sorted(roles)
 
 
+def _has_quarantine(source: duckdb.DuckDBPyConnection) -> bool:
+    rows = source.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'main' and table_name = ?",
+        [QUARANTINE_TABLE],
+    ).fetchall()
+    return bool(rows[0][0])
+
+
+def _load_table(source, cursor, table: str, target_schema: str, zone_code: str) -> None:
+    """Copy one candidate table into ``target_schema``; raise PublishError when it fails."""
+    data = source.sql(f"SELECT * FROM {quote_identifier(table)}").to_arrow_table()
+    try:
+        cursor.adbc_ingest(table, data, mode="create", db_schema_name=target_schema)
+    except adbc_driver_manager.Error as error:
+        raise PublishError(
+            f"cannot load candidate table {table} into PostgreSQL schema "
+            f"{target_schema} ({error}); schema {zone_code} is unchanged"
+        ) from error
+
+
 def publish_to_postgres(
     candidate: Path, warehouse_url: str, zone_code: str, entry: PublishEntry
 ) -> list[str]:
@@ -80,27 +105,24 @@ def publish_to_postgres(
     Raise PublishError, with nothing changed in PostgreSQL, when a table cannot be loaded.
     """
     schema = quote_identifier(zone_code)
-    next_schema = quote_identifier(zone_code + NEXT_SUFFIX)
+    next_schema = quote_identifier(zone_code + CANDIDATE_SUFFIX)
     previous_schema = quote_identifier(zone_code + PREVIOUS_SUFFIX)
+    quarantine_schema = quote_identifier(zone_code + QUARANTINE_SUFFIX)
     tables = _candidate_tables(candidate)
     with duckdb.connect(str(candidate), read_only=True) as source:
         source.execute("SET TimeZone = 'UTC'")
         with adbc.connect(warehouse_url) as connection, connection.cursor() as cursor:
             # NOTE: ADBC creates NUMERIC columns without their declared precision and JSON
             # columns as TEXT, so the published types are wider than the warehouse's.
-            cursor.execute(f"DROP SCHEMA IF EXISTS {next_schema} CASCADE")
-            cursor.execute(f"CREATE SCHEMA {next_schema}")
+            for name in (next_schema, quarantine_schema):
+                cursor.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+                cursor.execute(f"CREATE SCHEMA {name}")
             for table in tables:
-                data = source.sql(f"SELECT * FROM {quote_identifier(table)}").to_arrow_table()
-                try:
-                    cursor.adbc_ingest(
-                        table, data, mode="create", db_schema_name=zone_code + NEXT_SUFFIX
-                    )
-                except adbc_driver_manager.Error as error:
-                    raise PublishError(
-                        f"cannot load candidate table {table} into PostgreSQL schema "
-                        f"{zone_code}{NEXT_SUFFIX} ({error}); schema {zone_code} is unchanged"
-                    ) from error
+                _load_table(source, cursor, table, zone_code + CANDIDATE_SUFFIX, zone_code)
+            if _has_quarantine(source):
+                _load_table(
+                    source, cursor, QUARANTINE_TABLE, zone_code + QUARANTINE_SUFFIX, zone_code
+                )
             exists = _scalar(
                 cursor, "select count(*) from pg_namespace where nspname = $1", [zone_code]
             )
@@ -139,6 +161,10 @@ def publish_to_postgres(
                 grantee = quote_identifier(reader)
                 cursor.execute(f"GRANT USAGE ON SCHEMA {schema} TO {grantee}")
                 cursor.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {grantee}")
+                cursor.execute(
+                    f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} "
+                    f"GRANT SELECT ON TABLES TO {grantee}"
+                )
             if exists:
                 cursor.execute(f"DROP SCHEMA {previous_schema} CASCADE")
             connection.commit()

@@ -1,0 +1,144 @@
+"""Zone-level read access on the PostgreSQL warehouse, through one group role per zone.
+
+Each zone has a NOLOGIN role ``zone_<code>_reader`` with CONNECT on the database, USAGE on the
+zone's schema, SELECT on its tables and default privileges for tables created there later. The
+publish step re-applies those grants to every new schema it swaps in. A BI login gets read
+access by membership of that role only, so it owns nothing and reads no other schema: PUBLIC
+keeps no privilege on the database, on ``public`` or on the pipeline's schemas.
+"""
+
+from __future__ import annotations
+
+import re
+
+import psycopg
+from psycopg import sql
+
+from dagster_project.publish.postgres import zone_reader_role
+from dagster_project.zones import validate_zone_code
+
+# Schemas of the pipeline that no BI role may read (PUBLIC has nothing on them either).
+PRIVATE_SCHEMAS = ("public", "raw", "zone_context", "staging", "intermediate", "marts")
+# Unquoted PostgreSQL identifiers: lowercase, at most 63 bytes, and no "pg_" prefix.
+USER_NAME_PATTERN = re.compile(r"^(?!pg_)[a-z_][a-z0-9_]{0,62}$")
+
+
+class AccessError(ValueError):
+    """A zone code or user name is invalid, or the login cannot be granted a zone."""
+
+
+def validate_user_name(name: str) -> str:
+    """Return ``name`` when it is a plain PostgreSQL login name, else raise AccessError."""
+    if not USER_NAME_PATTERN.match(name):
+        raise AccessError(
+            f"invalid user name {name!r}: use 1 to 63 lowercase letters, digits or underscores, "
+            "starting with a letter or an underscore and not with pg_"
+        )
+    return name
+
+
+def _exists(connection: psycopg.Connection, query: str, value: str) -> bool:
+    return connection.execute(query, [value]).fetchone()[0] > 0
+
+
+def _role_exists(connection: psycopg.Connection, role: str) -> bool:
+    return _exists(connection, "select count(*) from pg_roles where rolname = %s", role)
+
+
+def _schema_exists(connection: psycopg.Connection, schema: str) -> bool:
+    return _exists(connection, "select count(*) from pg_namespace where nspname = %s", schema)
+
+
+def revoke_public(connection: psycopg.Connection) -> None:
+    """Take every privilege away from PUBLIC on the database and the pipeline's schemas."""
+    database = connection.info.dbname
+    connection.execute(
+        sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(database))
+    )
+    for schema in PRIVATE_SCHEMAS:
+        if _schema_exists(connection, schema):
+            connection.execute(
+                sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(sql.Identifier(schema))
+            )
+
+
+def ensure_zone_role(connection: psycopg.Connection, zone_code: str) -> str:
+    """Create the zone's reader role if missing and grant it the zone schema; return its name."""
+    role = zone_reader_role(validate_zone_code(zone_code))
+    grantee = sql.Identifier(role)
+    if not _role_exists(connection, role):
+        connection.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(grantee))
+    connection.execute(
+        sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+            sql.Identifier(connection.info.dbname), grantee
+        )
+    )
+    owner = connection.execute(
+        "select pg_get_userbyid(nspowner) from pg_namespace where nspname = %s", [zone_code]
+    ).fetchone()
+    if owner is not None:
+        # Default privileges apply to tables created by the named role: the schema's owner,
+        # which is the pipeline's role, whoever runs this command.
+        names = {"schema": sql.Identifier(zone_code), "grantee": grantee}
+        names["owner"] = sql.Identifier(owner[0])
+        for statement in (
+            "GRANT USAGE ON SCHEMA {schema} TO {grantee}",
+            "GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {grantee}",
+            "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema} "
+            "GRANT SELECT ON TABLES TO {grantee}",
+        ):
+            connection.execute(sql.SQL(statement).format(**names))
+    return role
+
+
+def _check_login(connection: psycopg.Connection, user: str) -> None:
+    row = connection.execute(
+        "select rolsuper, rolcanlogin from pg_roles where rolname = %s", [user]
+    ).fetchone()
+    if row is None:
+        raise AccessError(
+            f"login {user!r} not found: create it first (CREATE ROLE {user} LOGIN PASSWORD ...)"
+        )
+    if row[0]:
+        raise AccessError(f"login {user!r} is a superuser, which reads every schema anyway")
+    owned = connection.execute(
+        "select count(*) from pg_class as c join pg_roles as r on r.oid = c.relowner "
+        "where r.rolname = %s",
+        [user],
+    ).fetchone()[0]
+    if owned:
+        raise AccessError(
+            f"login {user!r} owns {owned} table(s) or view(s) in this database; a BI login must "
+            "own none, so reassign them (REASSIGN OWNED BY ...) or use another login"
+        )
+
+
+def grant_zone(warehouse_url: str, zone_code: str, user: str) -> str:
+    """Let ``user`` read schema ``zone_code`` and nothing else; return the group role granted.
+
+    Idempotent: granting a zone twice changes nothing. Runs as a role allowed to create roles.
+    """
+    validate_zone_code(zone_code)
+    validate_user_name(user)
+    with psycopg.connect(warehouse_url) as connection:
+        _check_login(connection, user)
+        revoke_public(connection)
+        role = ensure_zone_role(connection, zone_code)
+        connection.execute(
+            sql.SQL("GRANT {} TO {}").format(sql.Identifier(role), sql.Identifier(user))
+        )
+    return role
+
+
+def revoke_zone(warehouse_url: str, zone_code: str, user: str) -> str:
+    """Remove ``user`` from the zone's reader role; revoking twice changes nothing."""
+    role = zone_reader_role(validate_zone_code(zone_code))
+    validate_user_name(user)
+    with psycopg.connect(warehouse_url) as connection:
+        if not _role_exists(connection, user):
+            raise AccessError(f"login {user!r} not found")
+        if _role_exists(connection, role):
+            connection.execute(
+                sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(role), sql.Identifier(user))
+            )
+    return role
