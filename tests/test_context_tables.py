@@ -95,3 +95,17 @@ def test_postgres_writer_replaces_tables(postgres_database):
             "(select count(*) from zone_context.zone_calendar)"
         ).fetchall()
     assert counts == [(len(ZONES), 365 * len(ZONES))]
+
+
+@pytest.mark.postgres
+def test_postgres_writer_keeps_dependent_views(postgres_database):
+    tables = [build_zone_settings(ZONES)]
+    write_postgres(postgres_database, tables)
+    with psycopg.connect(postgres_database, autocommit=True) as connection:
+        connection.execute(
+            "create view zone_codes as select zone_code from zone_context.zone_settings"
+        )
+    write_postgres(postgres_database, tables)
+    with psycopg.connect(postgres_database) as connection:
+        rows = connection.execute("select count(*) from zone_codes").fetchall()
+    assert rows == [(len(ZONES),)]

@@ -43,8 +43,20 @@ def write_postgres(url: str, tables: list[ContextTable]) -> None:
         connection.execute(f"create schema if not exists {SCHEMA}")
         for table in tables:
             names = ", ".join(name for name, _ in table.columns)
-            connection.execute(f"drop table if exists {SCHEMA}.{table.name}")
-            connection.execute(_create_table_sql(table))
+            existing = connection.execute(
+                "select column_name::text from information_schema.columns "
+                "where table_schema = %s and table_name = %s order by ordinal_position",
+                [SCHEMA, table.name],
+            ).fetchall()
+            if [name for (name,) in existing] == [name for name, _ in table.columns]:
+                # Emptied, not dropped: dbt's staging views depend on the table, and PostgreSQL
+                # refuses to drop it under them.
+                connection.execute(f"delete from {SCHEMA}.{table.name}")
+            else:
+                # The columns changed: drop the views too, and the dbt run that follows
+                # recreates them.
+                connection.execute(f"drop table if exists {SCHEMA}.{table.name} cascade")
+                connection.execute(_create_table_sql(table))
             with connection.cursor().copy(
                 f"copy {SCHEMA}.{table.name} ({names}) from stdin"
             ) as copy:
