@@ -77,8 +77,8 @@ def ensure_zone_role(connection: psycopg.Connection, zone_code: str) -> str:
         "select pg_get_userbyid(nspowner) from pg_namespace where nspname = %s", [zone_code]
     ).fetchone()
     if owner is not None:
-        # Default privileges apply to tables created by the named role: the schema's owner,
-        # which is the pipeline's role, whoever runs this command.
+        # Default privileges cover only tables created by the named role. That role is the
+        # schema's owner (the pipeline's role), not the administrator running this command.
         names = {"schema": sql.Identifier(zone_code), "grantee": grantee}
         names["owner"] = sql.Identifier(owner[0])
         for statement in (
