@@ -32,15 +32,22 @@ browser:
 		|| (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
 		|| echo "could not install chromium: browser tests will be skipped"
 
+# The Dagster UI and daemon; DAGSTER_PORT picks another port.
+DAGSTER_PORT ?= 3000
 dev: setup
-	$(BIN)/dagster dev -w workspace.yaml
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DAGSTER_PORT)
+
+# One zone's dashboard, for example: make dashboard ZONE=reunion
+ZONE ?= idf
+dashboard: setup
+	$(BIN)/zone-marts dashboard --zone $(ZONE)
 
 simulate: setup
 	$(BIN)/zone-marts simulate
 
 lint: setup
-	$(BIN)/ruff check dagster_project tests benchmarks
-	$(BIN)/ruff format --check dagster_project tests benchmarks
+	$(BIN)/ruff check dagster_project dashboard tests benchmarks
+	$(BIN)/ruff format --check dagster_project dashboard tests benchmarks
 
 clean:
 	rm -rf data marts/*.duckdb marts/.candidates .dagster_home/storage dbt_project/target

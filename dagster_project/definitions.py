@@ -23,28 +23,38 @@ from dagster_project.settings import load_settings
 from dagster_project.transform.assets import build_dbt_resource, zone_marts_dbt_assets
 from dagster_project.zones import load_zones
 
-settings = load_settings()
-zones = load_zones()
-refresh_job, publish_job = build_jobs(zones)
-reconcile_job = build_reconcile_job()
-gate = build_gate_definitions(zones, settings)
 
-defs = dg.Definitions.merge(
-    dg.Definitions(
-        # Freshness policies are applied here, once, to every asset that has one.
-        assets=apply_freshness_policies(
-            [*build_extract_assets(), zone_context, zone_marts_dbt_assets, *gate.assets],
-            zones,
+def build_definitions() -> dg.Definitions:
+    """Assemble the stages for the environment that load_settings() selects."""
+    settings = load_settings()
+    zones = load_zones()
+    refresh_job, publish_job = build_jobs(zones)
+    reconcile_job = build_reconcile_job()
+    gate_assets = build_gate_definitions(zones, settings).assets
+    return dg.Definitions.merge(
+        dg.Definitions(
+            # Freshness policies are applied here, once, to every asset that has one.
+            assets=apply_freshness_policies(
+                [*build_extract_assets(), zone_context, zone_marts_dbt_assets, *gate_assets],
+                zones,
+            ),
+            jobs=[refresh_job, publish_job, reconcile_job],
+            schedules=[
+                build_refresh_schedule(refresh_job),
+                build_reconcile_schedule(reconcile_job),
+            ],
+            sensors=[
+                build_publish_sensor(refresh_job, publish_job, zones),
+                build_source_change_sensor(refresh_job, settings.source_url),
+            ],
+            resources={**build_resources(settings), "dbt": build_dbt_resource(settings)},
+            # DuckDB accepts one writer process at a time, so every step runs in the run's
+            # process.
+            executor=dg.in_process_executor,
         ),
-        jobs=[refresh_job, publish_job, reconcile_job],
-        schedules=[build_refresh_schedule(refresh_job), build_reconcile_schedule(reconcile_job)],
-        sensors=[
-            build_publish_sensor(refresh_job, publish_job, zones),
-            build_source_change_sensor(refresh_job, settings.source_url),
-        ],
-        resources={**build_resources(settings), "dbt": build_dbt_resource(settings)},
-        # DuckDB accepts one writer process at a time, so every step runs in the run's process.
-        executor=dg.in_process_executor,
-    ),
-    build_alert_definitions(zones),
-)
+        build_alert_definitions(zones),
+    )
+
+
+# Dagster loads the one Definitions object at module scope.
+defs = build_definitions()

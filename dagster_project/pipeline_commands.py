@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import sys
 
 from dagster_project.settings import PROJECT_DIR, load_settings
 
@@ -18,22 +20,29 @@ def _instance():
 
 
 def _run(args: argparse.Namespace) -> int:
-    # Imported here so that `zone-marts --help` does not pay for loading Dagster and dbt.
-    from dagster_project.definitions import defs
     from dagster_project.runner import format_outcome, run_pipeline
     from dagster_project.zones import load_zones
 
     settings = load_settings()
-    outcome = run_pipeline(
-        defs,
-        load_zones(),
-        settings.marts_dir,
-        _instance(),
-        reconcile_deletes=not args.no_reconcile,
-    )
+    # Run logs (Dagster's and dbt's, including the dbt parse that loading the definitions may
+    # start) go to stderr, so stdout holds only the summary below.
+    with contextlib.redirect_stdout(sys.stderr):
+        # Imported here so that `zone-marts --help` does not pay for loading Dagster and dbt.
+        from dagster_project.definitions import defs
+
+        outcome = run_pipeline(
+            defs,
+            load_zones(),
+            settings.marts_dir,
+            _instance(),
+            reconcile_deletes=not args.no_reconcile,
+        )
     print(format_outcome(outcome))
     if outcome.succeeded:
-        print(f"\nQuery a zone mart: duckdb -readonly {settings.marts_dir}/<zone>.duckdb")
+        print(
+            f"\nZone marts are in {settings.marts_dir}/<zone>.duckdb; open them read-only, "
+            "for example: duckdb.connect(path, read_only=True)"
+        )
         return 0
     return 1
 

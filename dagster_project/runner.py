@@ -17,6 +17,10 @@ from dagster_project.extract.assets import RECONCILE_TAG
 from dagster_project.pipeline import PUBLISH_JOB, REFRESH_JOB
 from dagster_project.zones import Zone
 
+# The console shows INFO and above: step starts, counts and errors, without the DEBUG events that
+# the Dagster UI keeps for each run anyway.
+CONSOLE_AT_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
 
 @dataclass
 class ZoneOutcome:
@@ -80,9 +84,9 @@ def read_mart_summary(path: Path) -> tuple[dict[str, int], str | None]:
         }
         published_at = None
         if "_publish_log" in tables:
-            latest = connection.execute(
-                "select max(published_at) from _publish_log"
-            ).fetchall()[0][0]
+            latest = connection.execute("select max(published_at) from _publish_log").fetchall()[0][
+                0
+            ]
             published_at = str(latest) if latest is not None else None
         return rows, published_at
     finally:
@@ -103,6 +107,7 @@ def run_pipeline(
     """
     started = time.monotonic()
     refresh = defs.resolve_job_def(REFRESH_JOB).execute_in_process(
+        run_config=CONSOLE_AT_INFO,
         instance=instance,
         raise_on_error=False,
         tags={RECONCILE_TAG: "true"} if reconcile_deletes else None,
@@ -120,6 +125,7 @@ def run_pipeline(
     publish_job = defs.resolve_job_def(PUBLISH_JOB)
     for zone in zones:
         result = publish_job.execute_in_process(
+            run_config=CONSOLE_AT_INFO,
             instance=instance,
             partition_key=zone.code,
             raise_on_error=False,

@@ -91,7 +91,7 @@ def dagster_dev(tmp_path):
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
-            process.wait(timeout=60)
+            process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
         log.close()
@@ -109,3 +109,14 @@ def test_dagster_dev_lists_every_asset(dagster_dev):
     assert expected <= served, f"assets missing from the UI: {sorted(expected - served)}"
     assert ("base_operation", "sales_order_lines") in served
     assert ("zone_mart",) in served
+
+
+def test_definitions_validate():
+    completed = subprocess.run(
+        [str(BIN / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
