@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "dagster_project.extract.commands",
     "dagster_project.alert.commands",
     "dagster_project.dashboard_commands",
+    "dagster_project.access.commands",
 )
 
 

@@ -36,15 +36,15 @@ def _run(args: argparse.Namespace) -> int:
             settings.marts_dir,
             _instance(),
             reconcile_deletes=not args.no_reconcile,
+            warehouse_url=settings.warehouse_url if settings.is_production else None,
         )
     print(format_outcome(outcome))
-    if outcome.succeeded:
+    if outcome.succeeded and not settings.is_production:
         print(
             f"\nZone marts are in {settings.marts_dir}/<zone>.duckdb; open them read-only, "
             "for example: duckdb.connect(path, read_only=True)"
         )
-        return 0
-    return 1
+    return 0 if outcome.succeeded else 1
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -29,7 +29,7 @@ class ZoneOutcome:
     published: bool
     checks_passed: int
     checks_failed: list[str]
-    mart_path: Path
+    mart_location: str
     table_rows: dict[str, int] = field(default_factory=dict)
     published_at: str | None = None
 
@@ -65,32 +65,60 @@ def _check_results(result: dg.ExecuteInProcessResult) -> tuple[int, list[str]]:
     return passed, failed
 
 
+def _count_rows(execute, tables: list[str], table_reference) -> dict[str, int]:
+    return {name: execute(f"select count(*) from {table_reference(name)}")[0][0] for name in tables}
+
+
 def read_mart_summary(path: Path) -> tuple[dict[str, int], str | None]:
-    """Return the row count of every table in a published zone mart and its last publish time."""
+    """Return the row count of every table in a published zone mart file and its last publish."""
     if not path.exists():
         return {}, None
     connection = duckdb.connect(str(path), read_only=True)
     try:
+
+        def execute(query: str) -> list[tuple]:
+            return connection.execute(query).fetchall()
+
         tables = [
             name
-            for (name,) in connection.execute(
+            for (name,) in execute(
                 "select table_name from information_schema.tables "
                 "where table_schema = 'main' order by table_name"
-            ).fetchall()
+            )
         ]
-        rows = {
-            name: connection.execute(f'select count(*) from "{name}"').fetchall()[0][0]
-            for name in tables
-        }
-        published_at = None
-        if "_publish_log" in tables:
-            latest = connection.execute("select max(published_at) from _publish_log").fetchall()[0][
-                0
-            ]
-            published_at = str(latest) if latest is not None else None
-        return rows, published_at
+        return _summarize(execute, tables, lambda name: f'"{name}"')
     finally:
         connection.close()
+
+
+def read_schema_summary(warehouse_url: str, zone_code: str) -> tuple[dict[str, int], str | None]:
+    """Return the row count of every table in a published zone schema and its last publish."""
+    import psycopg
+
+    with psycopg.connect(warehouse_url) as connection:
+
+        def execute(query: str, parameters: tuple = ()) -> list[tuple]:
+            return connection.execute(query, parameters).fetchall()
+
+        tables = [
+            name
+            for (name,) in execute(
+                "select table_name from information_schema.tables "
+                "where table_schema = %s order by table_name",
+                (zone_code,),
+            )
+        ]
+        # Zone codes are validated identifiers ([a-z][a-z0-9_]*), safe to quote this way.
+        return _summarize(execute, tables, lambda name: f'"{zone_code}"."{name}"')
+
+
+def _summarize(execute, tables: list[str], table_reference) -> tuple[dict[str, int], str | None]:
+    rows = _count_rows(execute, tables, table_reference)
+    published_at = None
+    if "_publish_log" in tables:
+        latest = execute(f"select max(published_at) from {table_reference('_publish_log')}")
+        published_at = str(latest[0][0]) if latest[0][0] is not None else None
+    return rows, published_at
 
 
 def run_pipeline(
@@ -99,11 +127,14 @@ def run_pipeline(
     marts_dir: Path,
     instance: dg.DagsterInstance,
     reconcile_deletes: bool = True,
+    warehouse_url: str | None = None,
 ) -> PipelineOutcome:
     """Execute the refresh job, then the publish job once per zone, all in this process.
 
     With ``reconcile_deletes`` the refresh also compares primary keys with the source, so rows
     hard-deleted there disappear from the marts in this run instead of at the nightly reconcile.
+    With ``warehouse_url`` (production) the summary reads the zone schemas of that PostgreSQL
+    database instead of the mart files in ``marts_dir``.
     """
     started = time.monotonic()
     refresh = defs.resolve_job_def(REFRESH_JOB).execute_in_process(
@@ -132,8 +163,12 @@ def run_pipeline(
             tags={"zone_marts/refresh_run_id": refresh.run_id},
         )
         passed, failed = _check_results(result)
-        mart_path = marts_dir / f"{zone.code}.duckdb"
-        rows, published_at = read_mart_summary(mart_path)
+        if warehouse_url:
+            location = f"PostgreSQL schema {zone.code} of the warehouse"
+            rows, published_at = read_schema_summary(warehouse_url, zone.code)
+        else:
+            location = str(marts_dir / f"{zone.code}.duckdb")
+            rows, published_at = read_mart_summary(marts_dir / f"{zone.code}.duckdb")
         outcome.zones.append(
             ZoneOutcome(
                 zone=zone,
@@ -141,7 +176,7 @@ def run_pipeline(
                 published=result.success and not failed,
                 checks_passed=passed,
                 checks_failed=failed,
-                mart_path=mart_path,
+                mart_location=location,
                 table_rows=rows,
                 published_at=published_at,
             )
@@ -167,7 +202,7 @@ def format_outcome(outcome: PipelineOutcome) -> str:
             f"{', '.join(zone_outcome.checks_failed) or 'none'}"
         )
         lines.append(f"  last publish (UTC): {zone_outcome.published_at or 'never'}")
-        lines.append(f"  mart: {zone_outcome.mart_path}")
+        lines.append(f"  mart: {zone_outcome.mart_location}")
         for table, count in zone_outcome.table_rows.items():
             if not table.startswith("_"):
                 lines.append(f"    {table:<34} {count:>9,} rows")
