@@ -263,14 +263,14 @@ def _write(execute, executemany, rows: dict[str, list[tuple]], marker: str) -> N
 
 def write_zone_context_duckdb(connection: duckdb.DuckDBPyConnection) -> None:
     zones = load_zones()
-    context_writer.write_duckdb(
-        connection, [build_zone_settings(zones), build_zone_calendar(zones)]
-    )
+    settings_table = build_zone_settings(zones, loaded_at=LOADED_AT)
+    context_writer.write_duckdb(connection, [settings_table, build_zone_calendar(zones)])
 
 
 def write_zone_context_postgres(url: str) -> None:
     zones = load_zones()
-    context_writer.write_postgres(url, [build_zone_settings(zones), build_zone_calendar(zones)])
+    settings_table = build_zone_settings(zones, loaded_at=LOADED_AT)
+    context_writer.write_postgres(url, [settings_table, build_zone_calendar(zones)])
 
 
 def dbt_env(warehouse_path: Path | None = None, postgres_url: str | None = None) -> dict[str, str]:

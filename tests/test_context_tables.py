@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime
 
 import duckdb
 import psycopg
 import pytest
 
-from dagster_project.context.tables import build_zone_calendar, build_zone_settings
-from dagster_project.context.writer import write_duckdb, write_postgres
+from dagster_project.context.tables import (
+    build_zone_calendar,
+    build_zone_settings,
+    keep_unchanged_loaded_at,
+)
+from dagster_project.context.writer import read_duckdb_rows, write_duckdb, write_postgres
 from dagster_project.zones import load_zones
 
 ZONES = load_zones()
@@ -109,3 +114,15 @@ def test_postgres_writer_keeps_dependent_views(postgres_database):
     with psycopg.connect(postgres_database) as connection:
         rows = connection.execute("select count(*) from zone_codes").fetchall()
     assert rows == [(len(ZONES),)]
+
+
+def test_unchanged_zone_keeps_loaded_at(tmp_path):
+    first = build_zone_settings(ZONES, loaded_at=datetime(2026, 1, 1, tzinfo=UTC))
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as connection:
+        write_duckdb(connection, [first])
+        previous = read_duckdb_rows(connection, first)
+    edited = [replace(zone, delivery_sla_days=9) if zone.code == "idf" else zone for zone in ZONES]
+    second = build_zone_settings(edited, loaded_at=datetime(2026, 2, 1, tzinfo=UTC))
+    loaded_at = {row[0]: row[-1] for row in keep_unchanged_loaded_at(second, previous).rows}
+    assert loaded_at["idf"] == datetime(2026, 2, 1, tzinfo=UTC)
+    assert loaded_at["reunion"] == datetime(2026, 1, 1, tzinfo=UTC)

@@ -2,8 +2,17 @@
 
 import dagster as dg
 
-from dagster_project.context.tables import build_zone_calendar, build_zone_settings
-from dagster_project.context.writer import write_duckdb, write_postgres
+from dagster_project.context.tables import (
+    build_zone_calendar,
+    build_zone_settings,
+    keep_unchanged_loaded_at,
+)
+from dagster_project.context.writer import (
+    read_duckdb_rows,
+    read_postgres_rows,
+    write_duckdb,
+    write_postgres,
+)
 from dagster_project.resources import WarehouseResource
 from dagster_project.settings import load_settings
 from dagster_project.zones import load_zones
@@ -29,15 +38,18 @@ ZONE_CALENDAR_KEY = dg.AssetKey(["zone_context", "zone_calendar"])
 def zone_context(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Write zone_context.zone_settings and zone_context.zone_calendar from marts/zones.yml."""
     zones = load_zones()
+    settings = load_settings()
     settings_table = build_zone_settings(zones)
     calendar_table = build_zone_calendar(zones)
-    tables = [settings_table, calendar_table]
-    settings = load_settings()
     if settings.is_production:
-        write_postgres(settings.warehouse_url, tables)
+        previous = read_postgres_rows(settings.warehouse_url, settings_table)
+        settings_table = keep_unchanged_loaded_at(settings_table, previous)
+        write_postgres(settings.warehouse_url, [settings_table, calendar_table])
     else:
         with warehouse.connect() as connection:
-            write_duckdb(connection, tables)
+            previous = read_duckdb_rows(connection, settings_table)
+            settings_table = keep_unchanged_loaded_at(settings_table, previous)
+            write_duckdb(connection, [settings_table, calendar_table])
     context.log.info(
         f"zone context written: {len(settings_table.rows)} zones, "
         f"{len(calendar_table.rows)} calendar days"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import holidays
 
@@ -67,8 +68,9 @@ def build_zone_settings(zones: list[Zone], loaded_at: datetime | None = None) ->
             zone.holiday_subdivision,
             ",".join(str(day) for day in zone.working_days),
             zone.delivery_sla_days,
-            round(zone.daily_revenue_target, 2),
-            round(zone.on_time_rate_target, 4),
+            # Decimal, so a row read back from the warehouse compares equal when unchanged.
+            Decimal(str(zone.daily_revenue_target)).quantize(Decimal("0.01")),
+            Decimal(str(zone.on_time_rate_target)).quantize(Decimal("0.0001")),
             zone.business_start.strftime("%H:%M"),
             zone.business_end.strftime("%H:%M"),
             loaded_at,
@@ -129,3 +131,19 @@ def build_zone_calendar(
             )
             day += timedelta(days=1)
     return ContextTable("zone_calendar", ZONE_CALENDAR_COLUMNS, rows)
+
+
+def keep_unchanged_loaded_at(table: ContextTable, previous_rows: list[tuple]) -> ContextTable:
+    """Give each zone whose settings did not change its previous loaded_at.
+
+    Incremental marts re-read the rows of a zone whose loaded_at moved. So an edit of
+    marts/zones.yml (a time zone, an SLA) reaches existing facts, and an unchanged zone costs
+    nothing.
+    """
+    previous = {row[0]: row for row in previous_rows}
+    rows = []
+    for row in table.rows:
+        old = previous.get(row[0])
+        unchanged = old is not None and tuple(old[:-1]) == tuple(row[:-1])
+        rows.append((*row[:-1], old[-1]) if unchanged else row)
+    return ContextTable(table.name, table.columns, rows)

@@ -16,6 +16,28 @@ def _create_table_sql(table: ContextTable) -> str:
     return f"create table {SCHEMA}.{table.name} ({columns})"
 
 
+def read_duckdb_rows(connection: duckdb.DuckDBPyConnection, table: ContextTable) -> list[tuple]:
+    """Return the rows of ``table`` already in the warehouse, or [] before the first load."""
+    exists = connection.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [SCHEMA, table.name],
+    ).fetchall()
+    if exists[0][0] == 0:
+        return []
+    names = ", ".join(name for name, _ in table.columns)
+    return connection.execute(f"select {names} from {SCHEMA}.{table.name}").fetchall()
+
+
+def read_postgres_rows(url: str, table: ContextTable) -> list[tuple]:
+    """Return the rows of ``table`` already in the warehouse, or [] before the first load."""
+    with psycopg.connect(url) as connection:
+        found = connection.execute("select to_regclass(%s)", (f"{SCHEMA}.{table.name}",)).fetchall()
+        if found[0][0] is None:
+            return []
+        names = ", ".join(name for name, _ in table.columns)
+        return connection.execute(f"select {names} from {SCHEMA}.{table.name}").fetchall()
+
+
 def write_duckdb(connection: duckdb.DuckDBPyConnection, tables: list[ContextTable]) -> None:
     """Replace every table in one transaction, so readers never see a half-written context."""
     connection.execute("begin transaction")

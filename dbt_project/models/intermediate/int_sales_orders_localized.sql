@@ -30,7 +30,9 @@ localized as (
         {{ to_local_date('orders.ordered_at', 'zones.zone_time_zone') }}
             as order_local_date,
         orders.updated_at,
-        greatest(orders.loaded_at, customers.loaded_at) as loaded_at
+        greatest(
+            orders.loaded_at, customers.loaded_at, zones.loaded_at
+        ) as loaded_at
     from orders
     inner join customers
         on orders.customer_id = customers.customer_id

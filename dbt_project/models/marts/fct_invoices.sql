@@ -52,6 +52,7 @@ joined as (
         greatest(
             invoices.loaded_at,
             customers.loaded_at,
+            zones.loaded_at,
             coalesce(paid.loaded_at, invoices.loaded_at)
         ) as row_loaded_at,
         {{ to_local_date(as_of_timestamp(), 'zones.zone_time_zone') }}

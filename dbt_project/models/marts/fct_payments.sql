@@ -49,7 +49,10 @@ joined as (
         invoices.due_date,
         payments.updated_at,
         greatest(
-            payments.loaded_at, invoices.loaded_at, customers.loaded_at
+            payments.loaded_at,
+            invoices.loaded_at,
+            customers.loaded_at,
+            zones.loaded_at
         ) as loaded_at
     from payments
     inner join invoices

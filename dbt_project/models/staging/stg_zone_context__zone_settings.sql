@@ -12,7 +12,8 @@ renamed as (
         currency as zone_currency,
         delivery_sla_days,
         daily_revenue_target,
-        on_time_rate_target
+        on_time_rate_target,
+        loaded_at
     from source
 )
 
