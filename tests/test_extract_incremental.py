@@ -149,3 +149,21 @@ def test_empty_source_creates_typed_table(source, warehouse):
     ]
     assert second.inserted == 1
     assert landed(warehouse, "SELECT CAST(price AS VARCHAR) FROM raw.prices") == [("19.99",)]
+
+
+def test_future_cursor_does_not_freeze_watermark(source, warehouse):
+    source.run(
+        ORDERS,
+        "INSERT INTO orders VALUES (1, 'a', '2026-01-01T10:00:00+00:00'), "
+        "(2, 'placeholder', '2099-01-01T00:00:00+00:00')",
+    )
+    first = extract("orders", source, warehouse)
+    assert first.inserted == 2
+    assert first.future_cursor_rows == 1
+    assert first.watermark_after == "2026-01-01 10:00:00+00"
+
+    source.run("INSERT INTO orders VALUES (3, 'c', '2026-01-02T08:00:00+00:00')")
+    second = extract("orders", source, warehouse)
+    assert second.inserted == 1
+    assert second.watermark_after == "2026-01-02 08:00:00+00"
+    assert landed(warehouse, "SELECT order_id FROM raw.orders ORDER BY 1") == [(1,), (2,), (3,)]

@@ -61,6 +61,13 @@ def _build_asset(spec: TableSpec) -> dg.AssetsDefinition:
             f"{result.updated}, deleted {result.deleted}, watermark {result.watermark_before} "
             f"-> {result.watermark_after} in {result.seconds:.2f} s"
         )
+        if result.future_cursor_rows:
+            context.log.warning(
+                f"{spec.name}: {result.future_cursor_rows} rows have a {spec.cursor} later than "
+                "the time of this read; they are loaded, but the watermark stops at the read "
+                "time, so they are read again on every run until their cursor is in the past. "
+                f"Check the clock or the {spec.cursor} values of those rows in the source."
+            )
         return dg.MaterializeResult(metadata=result.as_metadata())
 
     return extract_asset

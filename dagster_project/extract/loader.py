@@ -40,6 +40,7 @@ class LoadResult:
     watermark_before: str | None
     watermark_after: str | None
     schema_changes: tuple[str, ...]
+    future_cursor_rows: int = 0
 
 
 class WarehouseLoader(Protocol):
@@ -59,6 +60,7 @@ class WarehouseLoader(Protocol):
         columns: list[SourceColumn],
         plan: SchemaPlan,
         batches: pa.RecordBatchReader,
+        cursor_ceiling: str | None = None,
     ) -> LoadResult: ...
 
 
@@ -237,17 +239,28 @@ class DuckDBLoader:
         )
         return self._fetchall(f"SELECT count(*) FROM {DIFF}")[0][0]
 
-    def _save_watermark(self, spec: TableSpec, cursor_type: str) -> str | None:
-        """Save max(previous watermark, max cursor read), exact, never moving backwards."""
+    def _save_watermark(
+        self, spec: TableSpec, cursor_type: str, ceiling: str | None
+    ) -> tuple[str | None, int]:
+        """Save max(previous watermark, max cursor read up to ``ceiling``), never backwards.
+
+        Return the saved watermark and the number of rows whose cursor is past ``ceiling``: those
+        rows are loaded but cannot move the watermark, so they are read again on the next run.
+        """
         cursor = quote_identifier(spec.cursor)
         previous = self._saved_watermark_text(spec)
+        below_ceiling = f"{cursor} <= CAST(? AS {cursor_type})" if ceiling else "true"
+        ceiling_parameters = [ceiling] if ceiling else []
         self.connection.execute(
             f"INSERT OR REPLACE INTO {STATE_TABLE} "
-            f"SELECT ?, ?, ?, CAST(greatest(CAST(? AS {cursor_type}), max({cursor})) AS VARCHAR), "
-            f"now() FROM {STAGE}",
-            [spec.name, spec.cursor, cursor_type, previous],
+            f"SELECT ?, ?, ?, CAST(greatest(CAST(? AS {cursor_type}), "
+            f"max({cursor}) FILTER (WHERE {below_ceiling})) AS VARCHAR), now() FROM {STAGE}",
+            [spec.name, spec.cursor, cursor_type, previous, *ceiling_parameters],
         )
-        return self._saved_watermark_text(spec)
+        future = self._fetchall(
+            f"SELECT count(*) FROM {STAGE} WHERE NOT ({below_ceiling})", ceiling_parameters
+        )[0][0]
+        return self._saved_watermark_text(spec), future
 
     def load(
         self,
@@ -255,8 +268,12 @@ class DuckDBLoader:
         columns: list[SourceColumn],
         plan: SchemaPlan,
         batches: pa.RecordBatchReader,
+        cursor_ceiling: str | None = None,
     ) -> LoadResult:
-        """Load one batch stream in a single transaction; roll back everything on error."""
+        """Load one batch stream in a single transaction; roll back everything on error.
+
+        ``cursor_ceiling`` caps the watermark (see ``_save_watermark``).
+        """
         self.ensure_schemas()
         watermark_before = self._saved_watermark_text(spec) if spec.cursor else None
         # The stream is registered outside the transaction: an aborted transaction rejects
@@ -272,10 +289,12 @@ class DuckDBLoader:
                 updated, unchanged = 0, rows_read - inserted
             else:
                 inserted, updated, unchanged = self._merge_by_key(spec, columns)
-            watermark_after = None
+            watermark_after, future_cursor_rows = None, 0
             if spec.cursor:
                 cursor_type = next(c.landing_type for c in columns if c.name == spec.cursor)
-                watermark_after = self._save_watermark(spec, cursor_type)
+                watermark_after, future_cursor_rows = self._save_watermark(
+                    spec, cursor_type, cursor_ceiling
+                )
             self.connection.execute("COMMIT")
         except BaseException:
             self.connection.execute("ROLLBACK")
@@ -292,4 +311,5 @@ class DuckDBLoader:
             watermark_before=watermark_before,
             watermark_after=watermark_after,
             schema_changes=tuple(plan.changes),
+            future_cursor_rows=future_cursor_rows,
         )

@@ -204,19 +204,30 @@ class PostgresLoader:
         )
         return self._fetchall(f"SELECT count(*) FROM {DIFF}")[0][0]
 
-    def _save_watermark(self, spec: TableSpec, cursor_type: str) -> str | None:
-        """Save max(previous watermark, max cursor read), exact, never moving backwards."""
+    def _save_watermark(
+        self, spec: TableSpec, cursor_type: str, ceiling: str | None
+    ) -> tuple[str | None, int]:
+        """Save max(previous watermark, max cursor read up to ``ceiling``), never backwards.
+
+        Return the saved watermark and the number of rows whose cursor is past ``ceiling``: those
+        rows are loaded but cannot move the watermark, so they are read again on the next run.
+        """
         cursor = quote_identifier(spec.cursor)
         previous = _literal(self._saved_watermark_text(spec), postgres_type(cursor_type))
+        below_ceiling = (
+            f"{cursor} <= {_literal(ceiling, postgres_type(cursor_type))}" if ceiling else "true"
+        )
         self._execute(
             f"INSERT INTO {STATE_TABLE} "
-            f"SELECT $1, $2, $3, CAST(greatest({previous}, max({cursor})) AS text), now() "
+            f"SELECT $1, $2, $3, CAST(greatest({previous}, "
+            f"max({cursor}) FILTER (WHERE {below_ceiling})) AS text), now() "
             f"FROM {STAGE} ON CONFLICT (table_name) DO UPDATE SET "
             "cursor_column = excluded.cursor_column, cursor_type = excluded.cursor_type, "
             "watermark = excluded.watermark, updated_at = excluded.updated_at",
             [spec.name, spec.cursor, cursor_type],
         )
-        return self._saved_watermark_text(spec)
+        future = self._fetchall(f"SELECT count(*) FROM {STAGE} WHERE NOT ({below_ceiling})")
+        return self._saved_watermark_text(spec), future[0][0]
 
     def _drop_temporary(self, *tables: str) -> None:
         for table in tables:
@@ -229,8 +240,12 @@ class PostgresLoader:
         columns: list[SourceColumn],
         plan: SchemaPlan,
         batches: pa.RecordBatchReader,
+        cursor_ceiling: str | None = None,
     ) -> LoadResult:
-        """Load one batch stream in a single transaction; roll back everything on error."""
+        """Load one batch stream in a single transaction; roll back everything on error.
+
+        ``cursor_ceiling`` caps the watermark (see ``_save_watermark``).
+        """
         self.ensure_schemas()
         watermark_before = self._saved_watermark_text(spec) if spec.cursor else None
         try:
@@ -243,10 +258,12 @@ class PostgresLoader:
                 updated, unchanged = 0, rows_read - inserted
             else:
                 inserted, updated, unchanged = self._merge_by_key(spec, columns)
-            watermark_after = None
+            watermark_after, future_cursor_rows = None, 0
             if spec.cursor:
                 cursor_type = next(c.landing_type for c in columns if c.name == spec.cursor)
-                watermark_after = self._save_watermark(spec, cursor_type)
+                watermark_after, future_cursor_rows = self._save_watermark(
+                    spec, cursor_type, cursor_ceiling
+                )
             self.connection.commit()
         except BaseException:
             self.connection.rollback()
@@ -261,6 +278,7 @@ class PostgresLoader:
             watermark_before=watermark_before,
             watermark_after=watermark_after,
             schema_changes=tuple(plan.changes),
+            future_cursor_rows=future_cursor_rows,
         )
 
     def delete_missing_keys(

@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 
-from dagster_project.extract.columns import CURSOR_TYPES, LOADED_AT, SourceColumn
+from dagster_project.extract.columns import CURSOR_TYPES, LOADED_AT, TIMESTAMPTZ, SourceColumn
 from dagster_project.extract.declaration import DeclarationError, TableSpec
 from dagster_project.extract.loader import DuckDBLoader, WarehouseLoader
 from dagster_project.extract.loader_postgres import PostgresLoader
@@ -33,6 +33,7 @@ class ExtractResult:
     watermark_after: str | None
     schema_changes: tuple[str, ...]
     seconds: float
+    future_cursor_rows: int = 0
 
     def as_metadata(self) -> dict:
         values = asdict(self)
@@ -65,6 +66,29 @@ def resolve_spec(spec: TableSpec, source: Source) -> tuple[TableSpec, list[Sourc
 
 def cursor_column(spec: TableSpec, columns: list[SourceColumn]) -> SourceColumn:
     return next(column for column in columns if column.name == spec.cursor)
+
+
+# A naive timestamp cursor may be written in any local time. No time zone is more than 14 hours
+# ahead of UTC, so a naive value past UTC now + 14 h is in the future wherever it was written.
+NAIVE_CLOCK_MARGIN = timedelta(hours=14)
+
+
+def cursor_ceiling(cursor: SourceColumn, now: datetime | None = None) -> str | None:
+    """Return the highest cursor value the watermark may take, as text, or None for integers.
+
+    A cursor dated in the future (a clock error, a placeholder such as 2099-01-01) would otherwise
+    become the watermark, and every later row, dated now, would fall below it and never be read.
+    Capped at the read time, the watermark stays honest and the future rows are read again on
+    each run until the clock passes them.
+    """
+    now = now or datetime.now(UTC)
+    if cursor.landing_type == TIMESTAMPTZ:
+        return now.isoformat()
+    if cursor.landing_type == "TIMESTAMP":
+        return (now.replace(tzinfo=None) + NAIVE_CLOCK_MARGIN).isoformat()
+    if cursor.landing_type == "DATE":
+        return (now + NAIVE_CLOCK_MARGIN).date().isoformat()
+    return None
 
 
 def lower_bound(watermark: object | None, lookback: timedelta) -> object | None:
@@ -102,6 +126,7 @@ def extract_table(
     loader = open_loader(connection)
     plan = loader.plan(spec, columns)
     cursor_filter = None
+    ceiling = None
     if spec.cursor:
         cursor = cursor_column(spec, columns)
         if spec.null_cursor == "fail":
@@ -113,10 +138,14 @@ def extract_table(
                     "in the source or set 'null_cursor: reload' for this table"
                 )
         watermark = loader.read_watermark(spec, cursor)
+        # Taken before the read, so a row committed during the read is never above the ceiling.
+        ceiling = cursor_ceiling(cursor)
         cursor_filter = CursorFilter(
             cursor, lower_bound(watermark, spec.lookback), spec.null_cursor == "reload"
         )
-    loaded = loader.load(spec, columns, plan, source.read_rows(spec, columns, cursor_filter))
+    loaded = loader.load(
+        spec, columns, plan, source.read_rows(spec, columns, cursor_filter), ceiling
+    )
     deleted = 0
     if reconcile and spec.reconciles_deletes:
         key_columns = [column for column in columns if column.name in spec.primary_key]
@@ -136,4 +165,5 @@ def extract_table(
         watermark_after=loaded.watermark_after,
         schema_changes=loaded.schema_changes,
         seconds=time.perf_counter() - started,
+        future_cursor_rows=loaded.future_cursor_rows,
     )
