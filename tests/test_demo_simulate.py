@@ -79,15 +79,36 @@ def test_simulate_advances_updated_at(database):
         assert stamps in ([], [(after,)]), table
 
 
-def test_simulate_after_future_rows(tmp_path):
+def test_simulate_after_skewed_rows(tmp_path):
     url = f"sqlite:///{tmp_path / 'ahead.sqlite'}"
-    # Rows stamped a day ahead of the clock, as after a clock correction.
-    generate_base_operation(url, scale=0.02, seed=11, as_of=datetime.now(UTC) + timedelta(days=1))
+    generate_base_operation(url, scale=0.02, seed=11)
+    # One row stamped two minutes ahead of this clock, as by a server whose clock is ahead.
+    ahead = (datetime.now(UTC) + timedelta(minutes=2)).strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
     with sqlite3.connect(tmp_path / "ahead.sqlite") as connection:
-        before = datetime.fromisoformat(latest_updated_at(connection))
+        connection.execute(
+            "UPDATE carriers SET updated_at = ? "
+            "WHERE carrier_id = (SELECT min(carrier_id) FROM carriers)",
+            (ahead,),
+        )
+        connection.commit()
         simulate_business_hour(url, seed=1)
         after = datetime.fromisoformat(latest_updated_at(connection))
-    assert after == before + timedelta(microseconds=1)
+    assert after == datetime.fromisoformat(ahead) + timedelta(microseconds=1)
+
+
+def test_simulate_ignores_far_future_rows(tmp_path):
+    url = f"sqlite:///{tmp_path / 'placeholder.sqlite'}"
+    generate_base_operation(url, scale=0.02, seed=11)
+    with sqlite3.connect(tmp_path / "placeholder.sqlite") as connection:
+        connection.execute(
+            "UPDATE carriers SET updated_at = '2099-01-01 00:00:00.000000+00:00' "
+            "WHERE carrier_id = (SELECT min(carrier_id) FROM carriers)"
+        )
+        connection.commit()
+        started = datetime.now(UTC)
+        simulate_business_hour(url, seed=1)
+        stamped = connection.execute("SELECT max(updated_at) FROM sales_orders").fetchone()[0]
+    assert started <= datetime.fromisoformat(stamped) <= datetime.now(UTC)
 
 
 def test_simulated_instants_within_hour(database):

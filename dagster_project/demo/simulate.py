@@ -64,14 +64,23 @@ def simulate_business_hour(url: str, seed: int | None = None) -> dict[str, int]:
     return counts
 
 
+# Rows stamped at most this far ahead of the clock are taken as clock skew between writers, and
+# the simulated hour is stamped just after them. Rows further ahead are bad data (a placeholder
+# date such as 2099-01-01), and following them would date every simulated change in the future.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
 def transaction_time(database: BaseOperationDatabase) -> datetime:
-    """Return the current UTC time, or 1 microsecond after the latest updated_at if later."""
+    """Return the current UTC time, or 1 microsecond after the latest updated_at if slightly later.
+
+    "Slightly" means within MAX_CLOCK_SKEW of the clock.
+    """
     latest_per_table = " UNION ALL ".join(
         f"SELECT max(updated_at) AS updated_at FROM {table}" for table in TABLES
     )
     (latest,) = database.query(f"SELECT max(updated_at) FROM ({latest_per_table}) AS latest")[0]
     now = datetime.now(UTC)
-    if latest is not None and parse_instant(latest) >= now:
+    if latest is not None and now <= parse_instant(latest) <= now + MAX_CLOCK_SKEW:
         return parse_instant(latest) + timedelta(microseconds=1)
     return now
 
