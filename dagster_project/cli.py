@@ -10,6 +10,10 @@ import argparse
 import importlib
 import sys
 
+from dagster_project.extract.declaration import DeclarationError
+from dagster_project.settings import SettingsError
+from dagster_project.zones import ZoneConfigError
+
 # Packages whose register_commands(subparsers) adds subcommands, in the order of the help text.
 COMMAND_MODULES = (
     "dagster_project.pipeline_commands",
@@ -28,20 +32,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name != module_name:
-                raise
-            continue
-        module.register_commands(subparsers)
+        importlib.import_module(module_name).register_commands(subparsers)
     return parser
+
+
+# Invalid configuration: a setting, the zone declaration or the table declaration. Their messages
+# name the variable, zone or table at fault, so a traceback would add nothing.
+CONFIGURATION_ERRORS = (SettingsError, ZoneConfigError, DeclarationError)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return int(args.handler(args) or 0)
+    try:
+        return int(args.handler(args) or 0)
+    except CONFIGURATION_ERRORS as error:
+        print(f"zone-marts {args.command}: invalid configuration: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

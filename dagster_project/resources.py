@@ -31,8 +31,14 @@ class WarehouseResource(dg.ConfigurableResource):
             with connect_postgres(self.url) as connection:
                 yield connection
             return
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        connection = duckdb.connect(self.path, read_only=read_only)
+        try:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            connection = duckdb.connect(self.path, read_only=read_only)
+        except (OSError, duckdb.IOException) as error:
+            raise ConnectionError(
+                f"cannot open the DuckDB warehouse {self.path} ({error}); set WAREHOUSE_PATH, "
+                "or ZONE_MARTS_DATA_DIR, to a writable file path"
+            ) from error
         try:
             connection.execute("SET TimeZone = 'UTC'")
             yield connection

@@ -48,9 +48,14 @@ class PipelineOutcome:
 
 
 def _failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """Return the first failed step and the error that caused it, without Dagster's wrappers."""
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            return f"step {event.step_key}: {event.step_failure_data.error.message.strip()}"
+            error = event.step_failure_data.error
+            # Dagster wraps the asset's own exception; the innermost cause names the problem.
+            while error.cause is not None:
+                error = error.cause
+            return f"step {event.step_key}: {error.cls_name}: {error.message.strip()}"
     return "the run failed; open it in the Dagster UI for details"
 
 

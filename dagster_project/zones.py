@@ -8,6 +8,7 @@ from datetime import time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import holidays
 import yaml
 
 from dagster_project.settings import ZONES_FILE
@@ -143,15 +144,73 @@ def _parse_freshness(code: str, defaults: dict, raw: object) -> ZoneFreshness:
     )
 
 
-def _parse_zone(raw: dict, freshness_defaults: dict | None = None) -> Zone:
-    code = validate_zone_code(raw.get("code"))
-    missing = [
-        field
-        for field in ("name", "time_zone", "currency", "holidays", "delivery_sla_days", "targets")
-        if field not in raw
-    ]
+ZONE_FIELDS = {
+    "code",
+    "name",
+    "time_zone",
+    "currency",
+    "holidays",
+    "working_days",
+    "delivery_sla_days",
+    "targets",
+    "business_hours",
+    "freshness",
+}
+REQUIRED_ZONE_FIELDS = ("name", "time_zone", "currency", "holidays", "delivery_sla_days", "targets")
+CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+
+
+def _number(code: str, field: str, value: object, low: float, high: float | None = None) -> float:
+    """Return ``value`` as a float within [low, high]; raise ZoneConfigError naming the field."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ZoneConfigError(f"zone {code}: {field}={value!r} is not a number")
+    if value < low or (high is not None and value > high):
+        bounds = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
+        raise ZoneConfigError(f"zone {code}: {field}={value!r} must be {bounds}")
+    return float(value)
+
+
+def _validate_fields(code: str, raw: dict) -> None:
+    """Reject unknown and missing fields, and values no zone can have."""
+    unknown = sorted(set(raw) - ZONE_FIELDS)
+    if unknown:
+        raise ZoneConfigError(
+            f"zone {code}: unknown field(s) {', '.join(unknown)}; "
+            f"expected fields: {', '.join(sorted(ZONE_FIELDS))}"
+        )
+    missing = [field for field in REQUIRED_ZONE_FIELDS if field not in raw]
     if missing:
         raise ZoneConfigError(f"zone {code}: missing field(s) {', '.join(missing)}")
+    if not CURRENCY_PATTERN.match(str(raw["currency"])):
+        raise ZoneConfigError(
+            f"zone {code}: currency={raw['currency']!r} is not an ISO 4217 code such as EUR"
+        )
+    holidays_setting = raw["holidays"]
+    if not isinstance(holidays_setting, dict) or "country" not in holidays_setting:
+        raise ZoneConfigError(f"zone {code}: holidays must be a mapping with a country")
+    try:
+        holidays.country_holidays(
+            holidays_setting["country"], subdiv=holidays_setting.get("subdivision")
+        )
+    except NotImplementedError as error:
+        raise ZoneConfigError(
+            f"zone {code}: holidays {holidays_setting} is not a calendar of the holidays "
+            f"package: {error}"
+        ) from error
+    if not isinstance(raw["targets"], dict) or {"daily_revenue", "on_time_rate"} - set(
+        raw["targets"]
+    ):
+        raise ZoneConfigError(f"zone {code}: targets needs daily_revenue and on_time_rate")
+    _number(code, "delivery_sla_days", raw["delivery_sla_days"], 0)
+    _number(code, "targets.daily_revenue", raw["targets"]["daily_revenue"], 0)
+    _number(code, "targets.on_time_rate", raw["targets"]["on_time_rate"], 0, 1)
+
+
+def _parse_zone(raw: dict, freshness_defaults: dict | None = None) -> Zone:
+    if not isinstance(raw, dict):
+        raise ZoneConfigError(f"each entry under 'zones:' must be a mapping, not {raw!r}")
+    code = validate_zone_code(raw.get("code"))
+    _validate_fields(code, raw)
     try:
         ZoneInfo(raw["time_zone"])
     except (ZoneInfoNotFoundError, ValueError) as error:
@@ -165,6 +224,13 @@ def _parse_zone(raw: dict, freshness_defaults: dict | None = None) -> Zone:
         )
     targets = raw["targets"]
     hours = raw.get("business_hours", {"start": "08:00", "end": "18:00"})
+    business_start = _parse_hour(code, "start", hours["start"])
+    business_end = _parse_hour(code, "end", hours["end"])
+    if business_start >= business_end:
+        raise ZoneConfigError(
+            f"zone {code}: business_hours start {business_start:%H:%M} must be before end "
+            f"{business_end:%H:%M}"
+        )
     return Zone(
         code=code,
         name=str(raw["name"]),
@@ -176,8 +242,8 @@ def _parse_zone(raw: dict, freshness_defaults: dict | None = None) -> Zone:
         delivery_sla_days=int(raw["delivery_sla_days"]),
         daily_revenue_target=float(targets["daily_revenue"]),
         on_time_rate_target=float(targets["on_time_rate"]),
-        business_start=_parse_hour(code, "start", hours["start"]),
-        business_end=_parse_hour(code, "end", hours["end"]),
+        business_start=business_start,
+        business_end=business_end,
         freshness=_parse_freshness(code, freshness_defaults or {}, raw.get("freshness")),
     )
 
@@ -186,6 +252,8 @@ def load_zones(path: Path = ZONES_FILE) -> list[Zone]:
     """Parse the zone declaration; raise ZoneConfigError naming the faulty zone and field."""
     with open(path, encoding="utf-8") as handle:
         document = yaml.safe_load(handle) or {}
+    if not isinstance(document, dict):
+        raise ZoneConfigError(f"{path}: the top level must be a mapping with a 'zones:' list")
     freshness_defaults = document.get("freshness_defaults") or {}
     if not isinstance(freshness_defaults, dict):
         raise ZoneConfigError(f"{path}: freshness_defaults must be a mapping")
