@@ -29,6 +29,7 @@ class ZoneOutcome:
     published: bool
     checks_passed: int
     checks_failed: list[str]
+    quarantined_rows: int
     mart_location: str
     table_rows: dict[str, int] = field(default_factory=dict)
     published_at: str | None = None
@@ -59,15 +60,19 @@ def _failure_message(result: dg.ExecuteInProcessResult) -> str:
     return "the run failed; open it in the Dagster UI for details"
 
 
-def _check_results(result: dg.ExecuteInProcessResult) -> tuple[int, list[str]]:
+def _check_results(result: dg.ExecuteInProcessResult) -> tuple[int, list[str], int]:
+    """Return the checks passed, the names of those failed and the rows quarantined."""
     passed = 0
     failed: list[str] = []
+    quarantined = 0
     for evaluation in result.get_asset_check_evaluations():
         if evaluation.passed:
             passed += 1
         else:
             failed.append(evaluation.check_name)
-    return passed, failed
+        rows = evaluation.metadata.get("quarantined_rows")
+        quarantined += int(rows.value) if rows is not None else 0
+    return passed, failed, quarantined
 
 
 def _count_rows(execute, tables: list[str], table_reference) -> dict[str, int]:
@@ -167,7 +172,7 @@ def run_pipeline(
             raise_on_error=False,
             tags={"zone_marts/refresh_run_id": refresh.run_id},
         )
-        passed, failed = _check_results(result)
+        passed, failed, quarantined = _check_results(result)
         if warehouse_url:
             location = f"PostgreSQL schema {zone.code} of the warehouse"
             rows, published_at = read_schema_summary(warehouse_url, zone.code)
@@ -181,6 +186,7 @@ def run_pipeline(
                 published=result.success and not failed,
                 checks_passed=passed,
                 checks_failed=failed,
+                quarantined_rows=quarantined,
                 mart_location=location,
                 table_rows=rows,
                 published_at=published_at,
@@ -206,6 +212,11 @@ def format_outcome(outcome: PipelineOutcome) -> str:
             f"  checks passed: {zone_outcome.checks_passed}, failed: "
             f"{', '.join(zone_outcome.checks_failed) or 'none'}"
         )
+        if zone_outcome.quarantined_rows:
+            lines.append(
+                f"  quarantined rows: {zone_outcome.quarantined_rows} (published without them; "
+                "they are kept in the zone's quarantine table)"
+            )
         lines.append(f"  last publish (UTC): {zone_outcome.published_at or 'never'}")
         lines.append(f"  mart: {zone_outcome.mart_location}")
         for table, count in zone_outcome.table_rows.items():
