@@ -86,6 +86,40 @@ def test_later_version_in_batch_wins(warehouse):
     ]
 
 
+def test_later_version_wins_on_update(warehouse):
+    spec = parse_table("events", {**BUILT_IN_DEFAULTS, "primary_key": ["event_id"]})
+    columns = [
+        SourceColumn("event_id", "integer", '"event_id"', "INTEGER"),
+        SourceColumn("status", "text", '"status"', "VARCHAR"),
+        SourceColumn("updated_at", "timestamptz", '"updated_at"', "TIMESTAMP WITH TIME ZONE"),
+    ]
+    loader = DuckDBLoader(warehouse)
+
+    def load(event_ids: list[int], statuses: list[str], times: list[str]):
+        batch = pa.record_batch(
+            {
+                "event_id": pa.array(event_ids, pa.int32()),
+                "status": statuses,
+                "updated_at": pa.array(times),
+            }
+        )
+        reader = pa.RecordBatchReader.from_batches(batch.schema, [batch])
+        return loader.load(spec, columns, loader.plan(spec, columns), reader)
+
+    load([1, 2], ["open", "open"], ["2026-01-01T08:00:00Z"] * 2)
+    result = load(
+        [1, 1, 2],
+        ["paid", "shipped", "open"],
+        ["2026-01-01T10:00:00Z", "2026-01-01T09:00:00Z", "2026-01-01T08:00:00Z"],
+    )
+    assert (result.rows_read, result.inserted) == (3, 0)
+    assert (result.updated, result.unchanged) == (1, 1)
+    assert landed(warehouse, "SELECT event_id, status FROM raw.events ORDER BY 1") == [
+        (1, "paid"),
+        (2, "open"),
+    ]
+
+
 def test_reconcile_deletes_hard_deleted_rows(source, warehouse):
     values = ", ".join(f"({i}, 'open', '2026-01-01T10:00Z')" for i in range(1, 21))
     source.run(

@@ -16,14 +16,20 @@ import pyarrow as pa
 
 from dagster_project.extract.columns import LOADED_AT, SourceColumn
 from dagster_project.extract.declaration import TableSpec
+from dagster_project.extract.merge import (
+    DIFF,
+    LATEST,
+    STAGE,
+    append_distinct,
+    fetch_value,
+    insert_into_empty,
+    merge_by_key,
+)
 from dagster_project.extract.schema_change import SchemaPlan, plan_schema_change
-from dagster_project.extract.sql import column_list, keys_equal, quote_identifier
+from dagster_project.extract.sql import quote_identifier
 
 RAW_SCHEMA = "raw"
 STATE_TABLE = f"{RAW_SCHEMA}._extract_state"
-STAGE = "_extract_stage"
-LATEST = "_extract_latest"
-DIFF = "_extract_diff"
 BATCHES = "_extract_batches"
 
 
@@ -84,29 +90,19 @@ def value_error(spec: TableSpec, columns: list[SourceColumn], error: Exception) 
     )
 
 
-def check_null_cursor(spec: TableSpec, fetchall: Callable[[str], list[tuple]]) -> None:
-    """Raise LoadError when the staged rows have a NULL cursor and the table forbids it."""
+def check_null_cursor(
+    spec: TableSpec, fetchall: Callable[[str], list[tuple]], relation: str = STAGE
+) -> None:
+    """Raise LoadError when the rows read have a NULL cursor and the table forbids it."""
     if not spec.cursor or spec.null_cursor != "fail":
         return
-    nulls = fetchall(f"SELECT count(*) FROM {STAGE} WHERE {quote_identifier(spec.cursor)} IS NULL")[
-        0
-    ][0]
+    cursor = quote_identifier(spec.cursor)
+    nulls = fetchall(f"SELECT count(*) FROM {relation} WHERE {cursor} IS NULL")[0][0]
     if nulls:
         raise LoadError(
             f"table {spec.name!r}: {nulls} rows have a NULL cursor column "
             f"{spec.cursor}; fill it in the source or set 'null_cursor: reload'"
         )
-
-
-def changed_condition(values: list[str]) -> str:
-    """Condition true when a staged row ``s`` differs from its landing row ``t``."""
-    return (
-        " OR ".join(
-            f"s.{quote_identifier(name)} IS DISTINCT FROM t.{quote_identifier(name)}"
-            for name in values
-        )
-        or "false"
-    )
 
 
 class DuckDBLoader:
@@ -175,72 +171,31 @@ class DuckDBLoader:
                     f"table {spec.name!r}: cannot widen column {name} from {old} to {new}: {error}"
                 ) from error
 
-    def _stage(self, spec: TableSpec, columns: list[SourceColumn]) -> None:
-        """Copy the registered batch stream into a temp table, cast to the landing types."""
+    def _land_rows(self, spec: TableSpec, columns: list[SourceColumn]) -> tuple[str, int, int, int]:
+        """Land the registered batch stream, cast to the landing types.
+
+        Return the relation that contains every row read (the landing table itself on a first
+        load, else the stage) and the (inserted, updated, unchanged) counts.
+        """
+        target = raw_table(spec.name)
+        rows = cast_select(columns, BATCHES)
         try:
-            self.connection.execute(
-                f"CREATE OR REPLACE TEMP TABLE {STAGE} AS {cast_select(columns, BATCHES)}"
-            )
+            if spec.primary_key and not fetch_value(
+                self.connection, f"SELECT EXISTS (SELECT 1 FROM {target})"
+            ):
+                relation, inserted = insert_into_empty(self.connection, spec, columns, rows, target)
+                return relation, inserted, 0, 0
+            self.connection.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS {rows}")
         except (duckdb.ConversionException, duckdb.InvalidInputException) as error:
             raise value_error(spec, columns, error) from error
-        check_null_cursor(spec, self._fetchall)
-
-    def _merge_by_key(self, spec: TableSpec, columns: list[SourceColumn]) -> tuple[int, int, int]:
-        """Upsert the staged rows; return (inserted, updated, unchanged)."""
-        keys = spec.primary_key
-        order = f"{quote_identifier(spec.cursor)} DESC NULLS LAST, " if spec.cursor else ""
-        # Two versions of one key in a batch: the higher cursor wins, then the one read last.
-        self.connection.execute(
-            f"CREATE OR REPLACE TEMP TABLE {LATEST} AS SELECT * FROM {STAGE} "
-            f"QUALIFY row_number() OVER (PARTITION BY {column_list(keys)} "
-            f"ORDER BY {order}rowid DESC) = 1"
-        )
-
-        target = raw_table(spec.name)
-        values = [c.name for c in columns if c.name not in keys]
-        changed = changed_condition(values)
-        self.connection.execute(
-            f"CREATE OR REPLACE TEMP TABLE {DIFF} AS SELECT s.*, CASE "
-            f"WHEN t.{quote_identifier(keys[0])} IS NULL THEN 'insert' "
-            f"WHEN {changed} THEN 'update' ELSE 'unchanged' END AS _extract_action "
-            f"FROM {LATEST} AS s LEFT JOIN {target} AS t ON {keys_equal(keys, 's', 't')}"
-        )
-
-        if values:
-            assignments = ", ".join(
-                f"{quote_identifier(name)} = d.{quote_identifier(name)}" for name in values
-            )
-            self.connection.execute(
-                f"UPDATE {target} AS t SET {assignments}, {LOADED_AT} = now() "
-                f"FROM {DIFF} AS d WHERE d._extract_action = 'update' "
-                f"AND {keys_equal(keys, 't', 'd')}"
-            )
-
-        names = [c.name for c in columns]
-        self.connection.execute(
-            f"INSERT INTO {target} ({column_list(names)}, {LOADED_AT}) "
-            f"SELECT {column_list(names)}, now() FROM {DIFF} WHERE _extract_action = 'insert'"
-        )
-        counts = dict(
-            self._fetchall(f"SELECT _extract_action, count(*) FROM {DIFF} GROUP BY _extract_action")
-        )
-        return counts.get("insert", 0), counts.get("update", 0), counts.get("unchanged", 0)
-
-    def _append_distinct(self, spec: TableSpec, columns: list[SourceColumn]) -> int:
-        """Insert staged rows not already present (NULLs compare equal, as in EXCEPT)."""
-        names = column_list(c.name for c in columns)
-        target = raw_table(spec.name)
-        self.connection.execute(
-            f"CREATE OR REPLACE TEMP TABLE {DIFF} AS "
-            f"SELECT {names} FROM {STAGE} EXCEPT SELECT {names} FROM {target}"
-        )
-        self.connection.execute(
-            f"INSERT INTO {target} ({names}, {LOADED_AT}) SELECT {names}, now() FROM {DIFF}"
-        )
-        return self._fetchall(f"SELECT count(*) FROM {DIFF}")[0][0]
+        if spec.appends_distinct:
+            inserted = append_distinct(self.connection, columns, target)
+            read = fetch_value(self.connection, f"SELECT count(*) FROM {STAGE}")
+            return STAGE, inserted, 0, read - inserted
+        return STAGE, *merge_by_key(self.connection, spec, columns, target)
 
     def _save_watermark(
-        self, spec: TableSpec, cursor_type: str, ceiling: str | None
+        self, spec: TableSpec, cursor_type: str, ceiling: str | None, relation: str
     ) -> tuple[str | None, int]:
         """Save max(previous watermark, max cursor read up to ``ceiling``), never backwards.
 
@@ -254,11 +209,11 @@ class DuckDBLoader:
         self.connection.execute(
             f"INSERT OR REPLACE INTO {STATE_TABLE} "
             f"SELECT ?, ?, ?, CAST(greatest(CAST(? AS {cursor_type}), "
-            f"max({cursor}) FILTER (WHERE {below_ceiling})) AS VARCHAR), now() FROM {STAGE}",
+            f"max({cursor}) FILTER (WHERE {below_ceiling})) AS VARCHAR), now() FROM {relation}",
             [spec.name, spec.cursor, cursor_type, previous, *ceiling_parameters],
         )
         future = self._fetchall(
-            f"SELECT count(*) FROM {STAGE} WHERE NOT ({below_ceiling})", ceiling_parameters
+            f"SELECT count(*) FROM {relation} WHERE NOT ({below_ceiling})", ceiling_parameters
         )[0][0]
         return self._saved_watermark_text(spec), future
 
@@ -282,18 +237,14 @@ class DuckDBLoader:
         self.connection.execute("BEGIN TRANSACTION")
         try:
             self._apply_plan(spec, columns, plan)
-            self._stage(spec, columns)
-            rows_read = self._fetchall(f"SELECT count(*) FROM {STAGE}")[0][0]
-            if spec.appends_distinct:
-                inserted = self._append_distinct(spec, columns)
-                updated, unchanged = 0, rows_read - inserted
-            else:
-                inserted, updated, unchanged = self._merge_by_key(spec, columns)
+            relation, inserted, updated, unchanged = self._land_rows(spec, columns)
+            check_null_cursor(spec, self._fetchall, relation)
+            rows_read = fetch_value(self.connection, f"SELECT count(*) FROM {relation}")
             watermark_after, future_cursor_rows = None, 0
             if spec.cursor:
                 cursor_type = next(c.landing_type for c in columns if c.name == spec.cursor)
                 watermark_after, future_cursor_rows = self._save_watermark(
-                    spec, cursor_type, cursor_ceiling
+                    spec, cursor_type, cursor_ceiling, relation
                 )
             self.connection.execute("COMMIT")
         except BaseException:

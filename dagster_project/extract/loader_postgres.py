@@ -15,18 +15,15 @@ from dagster_project.extract.columns import LOADED_AT, SourceColumn
 from dagster_project.extract.declaration import TableSpec
 from dagster_project.extract.loader import (
     BATCHES,
-    DIFF,
-    LATEST,
     RAW_SCHEMA,
-    STAGE,
     STATE_TABLE,
     LoadError,
     LoadResult,
-    changed_condition,
     check_null_cursor,
     raw_table,
     value_error,
 )
+from dagster_project.extract.merge import DIFF, LATEST, STAGE, changed_condition
 from dagster_project.extract.postgres_types import landing_type, postgres_type
 from dagster_project.extract.reconcile import check_delete_share
 from dagster_project.extract.schema_change import SchemaPlan, plan_schema_change
