@@ -80,14 +80,39 @@ def wait_until_idle(dagster_home: str, deadline: float) -> None:
     """Wait until the Dagster instance has no run queued or in progress."""
     import dagster as dg
 
-    instance = dg.DagsterInstance.from_config(dagster_home)
     statuses = [dg.DagsterRunStatus[name] for name in ACTIVE_STATUSES]
-    while time.monotonic() < deadline:
-        if not instance.get_run_records(dg.RunsFilter(statuses=statuses), limit=1):
-            return
-        time.sleep(2)
-    runs = [(run.job_name, run.status.value) for run in instance.get_runs(limit=20)]
+    with dg.DagsterInstance.from_config(dagster_home) as instance:
+        while time.monotonic() < deadline:
+            if not instance.get_run_records(dg.RunsFilter(statuses=statuses), limit=1):
+                return
+            time.sleep(2)
+        runs = [(run.job_name, run.status.value) for run in instance.get_runs(limit=20)]
     raise TimeoutError(f"runs still active after {TIMEOUT_SECONDS} s: {runs}")
+
+
+def describe_runs(dagster_home: str, since: float) -> list[dict]:
+    """Return each run created after ``since`` with its queue, start and end times, in seconds
+    after ``since``, so the latency can be split into sensor waits and run durations."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(dagster_home) as instance:
+        records = instance.get_run_records(dg.RunsFilter(created_after=since_datetime(since)))
+    return [
+        {
+            "job": record.dagster_run.job_name,
+            "zone": record.dagster_run.tags.get("dagster/partition"),
+            "created": record.create_timestamp.timestamp() - since,
+            "started": (record.start_time or since) - since,
+            "ended": (record.end_time or since) - since,
+        }
+        for record in reversed(records)
+    ]
+
+
+def since_datetime(timestamp: float):
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(timestamp, UTC)
 
 
 def wait_for_order(mart: Path, order_id: int, deadline: float) -> float:
@@ -136,9 +161,15 @@ def measure_latency(url: str, environment: dict[str, str], work_dir: Path) -> di
         wait_until_idle(environment["DAGSTER_HOME"], deadline)
         mart = Path(environment["ZONE_MARTS_DIR"]) / f"{ZONE}.duckdb"
         committed = time.monotonic()
+        committed_at = time.time()
         order_id = insert_order(url)
         readable = wait_for_order(mart, order_id, deadline)
-        return {"zone": ZONE, "order_id": order_id, "latency_seconds": readable - committed}
+        return {
+            "zone": ZONE,
+            "order_id": order_id,
+            "latency_seconds": readable - committed,
+            "runs": describe_runs(environment["DAGSTER_HOME"], committed_at),
+        }
     except (TimeoutError, subprocess.CalledProcessError):
         log.flush()
         print(log_path.read_text()[-6000:])
