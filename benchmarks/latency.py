@@ -52,7 +52,7 @@ FROM products ORDER BY product_id LIMIT 1
 
 
 def restore_default_signals() -> None:
-    # A daemon started from a process that ignores SIGTERM inherits that; reset the handlers so
+    # A daemon started from a process that ignores SIGTERM inherits that. Reset the handlers so
     # the process group can be stopped.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -156,7 +156,7 @@ def measure_latency(url: str, environment: dict[str, str], work_dir: Path) -> di
                 capture_output=True,
             )
         deadline = time.monotonic() + TIMEOUT_SECONDS
-        # The first tick has no cursor, so it requests one refresh: let it and its publishes end.
+        # The first tick has no cursor, so it requests one refresh. Wait until it and its publishes end.
         time.sleep(60)
         wait_until_idle(environment["DAGSTER_HOME"], deadline)
         mart = Path(environment["ZONE_MARTS_DIR"]) / f"{ZONE}.duckdb"
