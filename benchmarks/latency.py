@@ -156,7 +156,8 @@ def measure_latency(url: str, environment: dict[str, str], work_dir: Path) -> di
                 capture_output=True,
             )
         deadline = time.monotonic() + TIMEOUT_SECONDS
-        # The first tick has no cursor, so it requests one refresh. Wait until it and its publishes end.
+        # The first tick has no cursor, so it requests one refresh. Wait until it and its
+        # publishes end.
         time.sleep(60)
         wait_until_idle(environment["DAGSTER_HOME"], deadline)
         mart = Path(environment["ZONE_MARTS_DIR"]) / f"{ZONE}.duckdb"
