@@ -12,8 +12,8 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from dagster_project.settings import Settings
-from dagster_project.transform.environment import DBT_EXECUTABLE, export_dbt_environment
+from dagster_project.settings import Settings, load_settings
+from dagster_project.transform.environment import DBT_EXECUTABLE, dbt_environment_applied
 from dagster_project.transform.project import dbt_project
 
 # Models keep dagster-dbt's default keys. By the same default, sources map to the extraction
@@ -76,12 +76,12 @@ prepare_manifest()
 )
 def zone_marts_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
     """Build the selected models and run their tests, each reported as an asset check."""
-    yield from dbt.cli(["build"], context=context).stream()
+    with dbt_environment_applied(load_settings()):
+        yield from dbt.cli(["build"], context=context).stream()
 
 
 def build_dbt_resource(settings: Settings) -> DbtCliResource:
     """Return the dbt resource for ``settings`` (duckdb or postgres target)."""
-    export_dbt_environment(settings)
     return DbtCliResource(
         project_dir=dbt_project,
         profiles_dir=str(dbt_project.profiles_dir),

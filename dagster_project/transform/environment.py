@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -38,10 +40,22 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
     return environment
 
 
-def export_dbt_environment(settings: Settings) -> None:
-    """Set the dbt variables in this process, which dagster-dbt passes to every dbt command.
+@contextmanager
+def dbt_environment_applied(settings: Settings) -> Iterator[None]:
+    """Set the dbt variables for ``settings`` while the block runs, then restore the old values.
 
-    Variables already set win, so an operator can still point dbt elsewhere.
+    dagster-dbt passes this process's environment to every dbt command, so the variables are set
+    only around a dbt call: importing the definitions leaves the environment untouched, and a
+    process that loads settings for several warehouses (tests, benchmarks) never sees stale ones.
     """
-    for name, value in dbt_environment(settings).items():
-        os.environ.setdefault(name, value)
+    variables = dbt_environment(settings)
+    previous = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
