@@ -78,3 +78,41 @@ def test_candidate_depends_on_every_dbt_mart(tmp_path):
 def test_invalid_gate_config_is_rejected(settings, message):
     with pytest.raises(ValueError, match=message):
         GateConfig(**settings).to_policy()
+
+
+def test_failing_zone_raises_alert(gate, tmp_path):
+    from datetime import timedelta
+
+    from alert_receivers import WebhookReceiver
+
+    from dagster_project.alert.config import AlertConfig
+    from dagster_project.alert.sensors import build_alert_sensors
+
+    defs, warehouse, _ = gate
+    inject_bad_rows(warehouse, "idf")
+    receiver = WebhookReceiver()
+    receiver.start()
+    try:
+        config = AlertConfig(
+            receivers=(receiver.url,),
+            dagster_ui_url="http://127.0.0.1:3000",
+            reminder_interval=timedelta(hours=4),
+            state_path=tmp_path / "alert_state.sqlite",
+        )
+        sensors = build_alert_sensors(
+            load_zones(), tables=["sales_orders"], config_loader=lambda: config
+        )
+        sensor = next(s for s in sensors if s.name == "alert_on_asset_check_failure")
+        with dg.DagsterInstance.ephemeral() as instance:
+            defs.resolve_job_def(PUBLISH_JOB).execute_in_process(
+                partition_key="idf", instance=instance, raise_on_error=False
+            )
+            sensor(dg.build_sensor_context(instance=instance))
+    finally:
+        receiver.stop()
+
+    messages = [body["title"] + "\n" + body["message"] for body in receiver.bodies]
+    assert len(messages) == 2, messages
+    order_lines = next(text for text in messages if "suite_fct_order_lines" in text)
+    assert "idf" in order_lines
+    assert "expect_column_values_to_not_be_null" in order_lines
