@@ -250,15 +250,20 @@ def main() -> int:
             admin.execute(f"DROP DATABASE IF EXISTS {args.database} WITH (FORCE)")
             admin.execute(f"CREATE DATABASE {args.database}")
     try:
-        with tempfile.TemporaryDirectory(prefix="zm-cycle-") as directory:
+        with tempfile.TemporaryDirectory(
+            prefix="zm-cycle-", ignore_cleanup_errors=True
+        ) as directory:
             results = run_benchmark(args, url, Path(directory))
+        # Written before the database is dropped: DROP DATABASE ... WITH (FORCE) waits for
+        # every backend of the server, and a stalled client elsewhere can hold it for minutes.
+        if args.output:
+            Path(args.output).write_text(json.dumps(results, indent=2), encoding="utf-8")
+        print(format_table(results))
+        print(json.dumps(results.get("latency")), flush=True)
     finally:
         if not args.keep_database:
             with psycopg.connect(args.admin_url, autocommit=True) as admin:
                 admin.execute(f"DROP DATABASE IF EXISTS {args.database} WITH (FORCE)")
-    if args.output:
-        Path(args.output).write_text(json.dumps(results, indent=2), encoding="utf-8")
-    print(format_table(results))
     return 0
 
 

@@ -130,6 +130,29 @@ def insert_order(url: str) -> int:
     return order_id
 
 
+def stop_process_group(leader: subprocess.Popen, timeout: float = 60) -> None:
+    """Stop the daemon and every process it started, then wait until the whole group is gone.
+
+    Waiting for the daemon alone was not enough: files reappeared in DAGSTER_HOME after it
+    exited, written by processes of its group that were still stopping.
+    """
+    os.killpg(leader.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    try:
+        leader.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pass
+    while True:
+        try:
+            os.killpg(leader.pid, 0)
+        except ProcessLookupError:
+            return
+        if time.monotonic() > deadline:
+            os.killpg(leader.pid, signal.SIGKILL)
+            leader.wait()
+        time.sleep(0.5)
+
+
 def measure_latency(url: str, environment: dict[str, str], work_dir: Path) -> dict:
     """Run the daemon, commit one new order and return the seconds until the mart shows it."""
     tmp_dir = work_dir / "daemon_tmp"
@@ -176,9 +199,5 @@ def measure_latency(url: str, environment: dict[str, str], work_dir: Path) -> di
         print(log_path.read_text()[-6000:])
         raise
     finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        try:
-            daemon.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
+        stop_process_group(daemon)
         log.close()
