@@ -10,7 +10,7 @@ import pyarrow as pa
 from dagster_project.extract.columns import SourceColumn, postgres_column
 from dagster_project.extract.declaration import TableSpec
 from dagster_project.extract.sources import CursorFilter, SourceError
-from dagster_project.extract.sources.base import AdbcSource, close_when_drained
+from dagster_project.extract.sources.base import AdbcSource, read_ahead
 from dagster_project.extract.sql import quote_identifier, quote_literal
 
 DEFAULT_SCHEMA = "public"
@@ -124,7 +124,7 @@ class PostgresSource(AdbcSource):
         query = f"SELECT {selected} FROM {self.table_reference(spec.name, spec.schema)}"
         query += _where_clause(cursor_filter)
         reader, cursor = self._stream(query)
-        return pa.RecordBatchReader.from_batches(reader.schema, close_when_drained(reader, cursor))
+        return pa.RecordBatchReader.from_batches(reader.schema, read_ahead(reader, cursor))
 
     def list_tables(self) -> list[str]:
         return [

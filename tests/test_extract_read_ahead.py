@@ -1,0 +1,46 @@
+"""Reading source batches ahead of the loader in a background thread."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from dagster_project.extract.sources.base import READ_AHEAD_BATCHES, read_ahead
+
+
+class FakeCursor:
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def batches(count: int, fail_after: int | None = None):
+    for number in range(count):
+        if number == fail_after:
+            raise OSError("connection to the source lost")
+        yield pa.record_batch({"n": [number]})
+
+
+def test_read_ahead_keeps_order():
+    cursor = FakeCursor()
+    read = [batch["n"][0].as_py() for batch in read_ahead(batches(10), cursor)]
+    assert read == list(range(10))
+    assert cursor.closed
+
+
+def test_read_ahead_raises_reader_error():
+    cursor = FakeCursor()
+    stream = read_ahead(batches(10, fail_after=3), cursor)
+    assert [batch["n"][0].as_py() for batch in [next(stream) for _ in range(3)]] == [0, 1, 2]
+    with pytest.raises(OSError, match="connection to the source lost"):
+        next(stream)
+    assert cursor.closed
+
+
+def test_read_ahead_stops_when_consumer_stops():
+    cursor = FakeCursor()
+    stream = read_ahead(batches(READ_AHEAD_BATCHES * 5), cursor)
+    next(stream)
+    stream.close()
+    assert cursor.closed
