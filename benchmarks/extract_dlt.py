@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--pipelines-dir", required=True, help="dlt state directory")
     args = parser.parse_args()
 
-    # dlt sends anonymous usage events to the internet unless told not to.
+    # dlt sends anonymous usage events to the internet unless this setting is false.
     os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
     import dlt
     from dlt.sources.sql_database import sql_table
