@@ -12,6 +12,7 @@ import json
 
 import dagster as dg
 
+from dagster_project.resources import WAREHOUSE_RUN_TAGS
 from dagster_project.zones import Zone
 
 REFRESH_JOB = "refresh"
@@ -29,11 +30,13 @@ def build_jobs(zones: list[Zone]) -> tuple[dg.UnresolvedAssetJobDefinition, ...]
     refresh = dg.define_asset_job(
         REFRESH_JOB,
         selection=REFRESH_SELECTION,
+        tags=WAREHOUSE_RUN_TAGS,
         description="Extract changed Base Opération rows, reload the zone context, run dbt.",
     )
     publish = dg.define_asset_job(
         PUBLISH_JOB,
         selection=PUBLISH_SELECTION,
+        tags=WAREHOUSE_RUN_TAGS,
         description="Build one zone's candidate mart, audit it and publish it if the audit passes.",
     )
     return refresh, publish

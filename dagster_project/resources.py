@@ -13,6 +13,11 @@ import duckdb
 
 from dagster_project.settings import Settings
 
+# Tag of every job that opens the warehouse. The local instance (.dagster_home/dagster.yaml) lets
+# one run with this tag start at a time, because a DuckDB file accepts a writer only while no
+# other process has it open.
+WAREHOUSE_RUN_TAGS = {"zone_marts/warehouse": "duckdb"}
+
 
 class WarehouseResource(dg.ConfigurableResource):
     """The warehouse holding the raw, context, staging and mart schemas.
