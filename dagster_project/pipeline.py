@@ -81,7 +81,7 @@ def build_source_change_sensor(refresh_job, source_url: str) -> dg.SensorDefinit
 
     The markers are one indexed max() per table, so a tick costs milliseconds whatever the table
     sizes. No run is requested while a refresh is queued or running: the embedded warehouse
-    accepts one writer at a time, and the next tick sees any change made meanwhile.
+    accepts one writer at a time, and the next tick detects any change made meanwhile.
     """
     from dagster_project.extract.assets import read_change_markers
     from dagster_project.extract.declaration import load_declaration
