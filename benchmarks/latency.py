@@ -91,8 +91,11 @@ def wait_until_idle(dagster_home: str, deadline: float) -> None:
 
 
 def describe_runs(dagster_home: str, since: float) -> list[dict]:
-    """Return each run created after ``since`` with its queue, start and end times, in seconds
-    after ``since``, so the latency can be split into sensor waits and run durations."""
+    """Return each run created after ``since`` with its queue, start and end times.
+
+    Times are seconds after ``since`` (None while a run has not started or ended), so the
+    latency can be split into sensor waits and run durations.
+    """
     import dagster as dg
 
     with dg.DagsterInstance.from_config(dagster_home) as instance:
@@ -102,8 +105,8 @@ def describe_runs(dagster_home: str, since: float) -> list[dict]:
             "job": record.dagster_run.job_name,
             "zone": record.dagster_run.tags.get("dagster/partition"),
             "created": record.create_timestamp.timestamp() - since,
-            "started": (record.start_time or since) - since,
-            "ended": (record.end_time or since) - since,
+            "started": None if record.start_time is None else record.start_time - since,
+            "ended": None if record.end_time is None else record.end_time - since,
         }
         for record in reversed(records)
     ]
