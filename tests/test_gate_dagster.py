@@ -90,6 +90,8 @@ def test_failing_zone_raises_alert(gate, tmp_path):
 
     defs, warehouse, _ = gate
     inject_bad_rows(warehouse, "idf")
+    inject_bad_rows(warehouse, "hdf")
+    job = defs.resolve_job_def(PUBLISH_JOB)
     receiver = WebhookReceiver()
     receiver.start()
     try:
@@ -103,16 +105,24 @@ def test_failing_zone_raises_alert(gate, tmp_path):
             load_zones(), tables=["sales_orders"], config_loader=lambda: config
         )
         sensor = next(s for s in sensors if s.name == "alert_on_asset_check_failure")
-        with dg.DagsterInstance.ephemeral() as instance:
-            defs.resolve_job_def(PUBLISH_JOB).execute_in_process(
-                partition_key="idf", instance=instance, raise_on_error=False
-            )
-            sensor(dg.build_sensor_context(instance=instance))
+        # The SQLite storage of a local DAGSTER_HOME keeps one event log per run, which is what
+        # the daemon reads in `make dev`. Two ticks check that the sensor's cursor works there.
+        home = tmp_path / "dagster_home"
+        home.mkdir()
+        with dg.DagsterInstance.local_temp(str(home)) as instance:
+            job.execute_in_process(partition_key="idf", instance=instance, raise_on_error=False)
+            first_tick = dg.build_sensor_context(instance=instance)
+            sensor(first_tick)
+            first_messages = len(receiver.bodies)
+            job.execute_in_process(partition_key="hdf", instance=instance, raise_on_error=False)
+            sensor(dg.build_sensor_context(instance=instance, cursor=first_tick.cursor))
     finally:
         receiver.stop()
 
     messages = [body["title"] + "\n" + body["message"] for body in receiver.bodies]
-    assert len(messages) == 2, messages
+    assert first_messages == 2, messages
+    assert len(messages) == 4, messages
     order_lines = next(text for text in messages if "suite_fct_order_lines" in text)
     assert "idf" in order_lines
     assert "expect_column_values_to_not_be_null" in order_lines
+    assert any("hdf" in text for text in messages[2:])

@@ -28,7 +28,12 @@ from dagster_project.zones import Zone
 EXTRACTION_DECLARATION = Path(__file__).resolve().parent.parent / "extract" / "base_operation.yml"
 # Extraction metadata keys that may hold the watermark after the run, most specific first.
 WATERMARK_KEYS = ("watermark_after", "watermark")
-CHECK_EVENTS_PER_TICK = 500
+RUNS_PER_TICK = 100
+FINISHED_RUN_STATUSES = [
+    dg.DagsterRunStatus.SUCCESS,
+    dg.DagsterRunStatus.FAILURE,
+    dg.DagsterRunStatus.CANCELED,
+]
 FRESHNESS_INTERVAL_SECONDS = 60
 
 
@@ -130,38 +135,45 @@ def build_alert_sensors(
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def alert_on_asset_check_failure(context: dg.SensorEvaluationContext):
-        after = int(context.cursor) if context.cursor else None
-        records = context.instance.get_event_records(
-            dg.EventRecordsFilter(
-                event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, after_cursor=after
-            ),
-            limit=CHECK_EVENTS_PER_TICK,
+        # The cursor is the update time of the last finished run read. Event storage ids are
+        # not comparable across runs in the default SQLite storage, which keeps one event log
+        # per run, so the sensor walks finished runs and reads each run's check evaluations.
+        after = datetime.fromisoformat(context.cursor) if context.cursor else None
+        runs = context.instance.get_run_records(
+            filters=dg.RunsFilter(statuses=FINISHED_RUN_STATUSES, updated_after=after),
+            order_by="update_timestamp",
             ascending=True,
+            limit=RUNS_PER_TICK,
         )
         signals = []
-        for record in records:
-            evaluation = record.event_log_entry.dagster_event.event_specific_data
-            run = context.instance.get_run_by_id(record.run_id)
-            signals.append(
-                check_evaluation_signal(
-                    evaluation.asset_key.path,
-                    evaluation.check_name,
-                    evaluation.passed,
-                    {name: getattr(v, "value", v) for name, v in evaluation.metadata.items()},
-                    record.run_id,
-                    run.tags if run else {},
-                    partition=getattr(evaluation, "partition", None),
-                    zone_codes=zone_codes,
-                )
+        for record in runs:
+            run = record.dagster_run
+            entries = context.instance.all_logs(
+                run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
             )
-        if not records:
-            return dg.SkipReason("no new asset check evaluation")
-        report = dispatch(context, signals)
+            for entry in entries:
+                evaluation = entry.dagster_event.event_specific_data
+                signals.append(
+                    check_evaluation_signal(
+                        evaluation.asset_key.path,
+                        evaluation.check_name,
+                        evaluation.passed,
+                        {name: getattr(v, "value", v) for name, v in evaluation.metadata.items()},
+                        run.run_id,
+                        run.tags,
+                        partition=getattr(evaluation, "partition", None),
+                        zone_codes=zone_codes,
+                    )
+                )
+        if not runs:
+            return dg.SkipReason("no run finished since the last tick")
+        report = dispatch(context, signals) if signals else None
         # After a failed delivery the cursor stays, so the next tick reads the same evaluations
         # again and retries; recording them twice changes nothing in the incident store.
-        if not report.failed:
-            context.update_cursor(str(records[-1].storage_id))
-        return dg.SkipReason(f"{len(signals)} evaluations, {len(report.delivered)} notices sent")
+        if report is None or not report.failed:
+            context.update_cursor(runs[-1].update_timestamp.isoformat())
+        delivered = len(report.delivered) if report else 0
+        return dg.SkipReason(f"{len(signals)} evaluations, {delivered} notices sent")
 
     @dg.sensor(
         name="alert_on_stale_data",
