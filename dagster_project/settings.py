@@ -2,8 +2,8 @@
 
 Embedded (the default) needs no server: the Base Opération is a SQLite file, the warehouse a
 DuckDB file and each zone's mart a DuckDB file under marts/. Production reads a PostgreSQL Base
-Opération and builds the warehouse and the zone schemas in PostgreSQL. Every other module asks
-this one where things are, so switching is one variable: ZONE_MARTS_MODE.
+Opération and builds the warehouse and the zone schemas in PostgreSQL. Every other module reads
+its paths and URLs from this one, so switching is one variable: ZONE_MARTS_MODE.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What every page receives: the zone, the language and the open mart session of this load."""
+"""Page context: the zone, the language and the open mart session of one page load."""
 
 from __future__ import annotations
 

@@ -81,5 +81,7 @@ def postgres_database(make_postgres_database) -> str:
 def chromium_path() -> str:
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if not path:
-        skip_or_fail("Chromium is not installed; install Debian's package: apt-get install chromium")
+        skip_or_fail(
+            "Chromium is not installed; install Debian's package: apt-get install chromium"
+        )
     return path

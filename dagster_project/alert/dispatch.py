@@ -54,7 +54,7 @@ class AppriseSender:
 
 @dataclass
 class DispatchReport:
-    """What one evaluation sent and what failed, for sensor logs and tests."""
+    """Notices sent and notices failed in one evaluation, for sensor logs and tests."""
 
     delivered: list[Notice] = field(default_factory=list)
     failed: list[Notice] = field(default_factory=list)

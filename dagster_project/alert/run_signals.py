@@ -26,7 +26,7 @@ def run_failure_signal(
     errors: Iterable[str],
     zone_codes: Iterable[str] = (),
 ) -> Signal:
-    """Describe a failed run; a refused mass delete gets its own check so it stands out."""
+    """Describe a failed run. A rejected mass delete gets its own check, so it is alerted apart."""
     error_text = "\n".join(error for error in errors if error).strip()
     refused = MASS_DELETE_ERROR in error_text
     first_line = error_text.splitlines()[0] if error_text else "no error message recorded"

@@ -139,12 +139,14 @@ def build_alert_sensors(
         # not comparable across runs in the default SQLite storage, which keeps one event log
         # per run, so the sensor walks finished runs and reads each run's check evaluations.
         after = datetime.fromisoformat(context.cursor) if context.cursor else None
+
         runs = context.instance.get_run_records(
             filters=dg.RunsFilter(statuses=FINISHED_RUN_STATUSES, updated_after=after),
             order_by="update_timestamp",
             ascending=True,
             limit=RUNS_PER_TICK,
         )
+
         signals = []
         for record in runs:
             run = record.dagster_run
@@ -167,9 +169,10 @@ def build_alert_sensors(
                 )
         if not runs:
             return dg.SkipReason("no run finished since the last tick")
+
         report = dispatch(context, signals) if signals else None
         # After a failed delivery the cursor stays, so the next tick reads the same evaluations
-        # again and retries; recording them twice changes nothing in the incident store.
+        # again and retries. Recording them twice changes nothing in the incident store.
         if report is None or not report.failed:
             context.update_cursor(runs[-1].update_timestamp.isoformat())
         delivered = len(report.delivered) if report else 0

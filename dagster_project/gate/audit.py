@@ -90,7 +90,7 @@ def audit_table(
 
 
 def missing_table_check(table: str, zone_code: str) -> CheckOutcome:
-    """The check of a suite whose table is not in the warehouse's marts schema."""
+    """Return the failed check of a suite whose table is not in the warehouse's marts schema."""
     return CheckOutcome(
         suite_check_name(table),
         False,

@@ -45,8 +45,8 @@ def dbt_environment_applied(settings: Settings) -> Iterator[None]:
     """Set the dbt variables for ``settings`` while the block runs, then restore the old values.
 
     dagster-dbt passes this process's environment to every dbt command, so the variables are set
-    only around a dbt call: importing the definitions leaves the environment untouched, and a
-    process that loads settings for several warehouses (tests, benchmarks) never sees stale ones.
+    only around a dbt call. Importing the definitions leaves the environment untouched, and a
+    process that loads settings for several warehouses (tests, benchmarks) gets no stale value.
     """
     variables = dbt_environment(settings)
     previous = {name: os.environ.get(name) for name in variables}
