@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
+from dagster_project.extract.columns import sqlite_column
 from dagster_project.extract.run import NullCursorError
+from dagster_project.extract.sources import CursorFilter
 
 pytest.register_assert_rewrite("extract_support")
 from extract_support import extract, landed  # noqa: E402
@@ -167,3 +171,32 @@ def test_future_cursor_does_not_freeze_watermark(source, warehouse):
     assert second.inserted == 1
     assert second.watermark_after == "2026-01-02 08:00:00+00"
     assert landed(warehouse, "SELECT order_id FROM raw.orders ORDER BY 1") == [(1,), (2,), (3,)]
+
+
+def test_sqlite_cursor_filter_uses_index_across_offsets(sqlite_source, warehouse):
+    import sqlite3
+
+    from dagster_project.extract.sources.sqlite import _where_clause
+
+    sqlite_source.run(
+        ORDERS,
+        "CREATE INDEX orders_updated_at ON orders (updated_at)",
+        "INSERT INTO orders VALUES (1, 'open', '2026-01-02T05:00:00+00:00')",
+    )
+    extract("orders", sqlite_source, warehouse, lookback=0)
+    # Both instants are after the watermark (05:00 UTC); the second one's local date is the day
+    # before the watermark's date.
+    sqlite_source.run(
+        "INSERT INTO orders VALUES (2, 'kiribati', '2026-01-02T19:30:00+14:00')",
+        "INSERT INTO orders VALUES (3, 'baker', '2026-01-01T18:00:00-12:00')",
+    )
+    result = extract("orders", sqlite_source, warehouse, lookback=0)
+    assert result.inserted == 2
+
+    cursor_filter = CursorFilter(
+        sqlite_column("updated_at", "TIMESTAMPTZ"), datetime(2026, 1, 2, 5, tzinfo=UTC), False
+    )
+    query = f"EXPLAIN QUERY PLAN SELECT * FROM orders{_where_clause(cursor_filter)}"
+    with sqlite3.connect(sqlite_source.url.removeprefix("sqlite:///")) as connection:
+        plan = " ".join(row[3] for row in connection.execute(query))
+    assert "USING INDEX orders_updated_at" in plan or "COVERING INDEX orders_updated_at" in plan

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import adbc_driver_sqlite.dbapi as adbc_sqlite
@@ -103,7 +103,14 @@ def _where_clause(cursor_filter: CursorFilter | None) -> str:
             bound = bound.astimezone(UTC)
         floored = bound.replace(microsecond=bound.microsecond // 1000 * 1000, tzinfo=None)
         text = floored.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-        condition = f"strftime('%Y-%m-%d %H:%M:%f', {column}) >= {quote_literal(text)}"
+        # strftime() hides the column from any index, so a plain text comparison on the date
+        # comes first and lets SQLite search an index on the cursor. Stored text starts with the
+        # local date, at most 12 hours behind UTC, so one day earlier never drops a row.
+        day_before = (floored - timedelta(days=1)).date().isoformat()
+        condition = (
+            f"{column} >= {quote_literal(day_before)} "
+            f"AND strftime('%Y-%m-%d %H:%M:%f', {column}) >= {quote_literal(text)}"
+        )
     elif isinstance(bound, date):
         condition = f"{column} >= {quote_literal(bound.isoformat())}"
     else:
