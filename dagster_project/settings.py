@@ -9,6 +9,7 @@ its paths and URLs from this one, so switching is one variable: ZONE_MARTS_MODE.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,9 @@ EXPECTATIONS_DIR = PROJECT_DIR / "expectations"
 ZONES_FILE = PROJECT_DIR / "marts" / "zones.yml"
 
 MODES = ("embedded", "production")
+
+EXTRACT_MEMORY_LIMIT_VARIABLE = "ZONE_MARTS_EXTRACT_MEMORY_LIMIT"
+DEFAULT_EXTRACT_MEMORY_LIMIT = "256MB"
 
 
 class SettingsError(ValueError):
@@ -73,3 +77,15 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         marts_dir=Path(env.get("ZONE_MARTS_DIR", PROJECT_DIR / "marts")),
         data_dir=data_dir,
     )
+
+
+def extract_memory_limit(environ: dict[str, str] | None = None) -> str:
+    """Return the memory an extraction may use in the embedded warehouse, as a DuckDB size."""
+    env = os.environ if environ is None else environ
+    value = env.get(EXTRACT_MEMORY_LIMIT_VARIABLE, DEFAULT_EXTRACT_MEMORY_LIMIT).strip()
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", value, re.IGNORECASE):
+        raise SettingsError(
+            f"{EXTRACT_MEMORY_LIMIT_VARIABLE}={value!r} is invalid: give a size such as "
+            f"{DEFAULT_EXTRACT_MEMORY_LIMIT} or 2GB."
+        )
+    return value

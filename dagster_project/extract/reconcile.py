@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from dagster_project.extract.columns import SourceColumn
 from dagster_project.extract.declaration import TableSpec
-from dagster_project.extract.loader import BATCHES, cast_select, raw_table
+from dagster_project.extract.loader import BATCHES, cast_select, memory_limited, raw_table
 from dagster_project.extract.sql import keys_equal
 
 SOURCE_KEYS = "_extract_source_keys"
@@ -50,23 +50,24 @@ def delete_missing_keys(
         f"NOT EXISTS (SELECT 1 FROM {SOURCE_KEYS} AS k "
         f"WHERE {keys_equal(spec.primary_key, 'k', target)})"
     )
-    connection.register(BATCHES, keys)
-    connection.execute("BEGIN TRANSACTION")
-    try:
-        connection.execute(
-            f"CREATE OR REPLACE TEMP TABLE {SOURCE_KEYS} AS {cast_select(key_columns, BATCHES)}"
-        )
-        total, gone = connection.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE {missing}) FROM {target}"
-        ).fetchall()[0]
-        check_delete_share(spec, gone, total)
-        if gone:
-            connection.execute(f"DELETE FROM {target} WHERE {missing}")
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    finally:
-        connection.unregister(BATCHES)
-        connection.execute(f"DROP TABLE IF EXISTS {SOURCE_KEYS}")
+    with memory_limited(connection, spec.name):
+        connection.register(BATCHES, keys)
+        connection.execute("BEGIN TRANSACTION")
+        try:
+            connection.execute(
+                f"CREATE OR REPLACE TEMP TABLE {SOURCE_KEYS} AS {cast_select(key_columns, BATCHES)}"
+            )
+            total, gone = connection.execute(
+                f"SELECT count(*), count(*) FILTER (WHERE {missing}) FROM {target}"
+            ).fetchall()[0]
+            check_delete_share(spec, gone, total)
+            if gone:
+                connection.execute(f"DELETE FROM {target} WHERE {missing}")
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        finally:
+            connection.unregister(BATCHES)
+            connection.execute(f"DROP TABLE IF EXISTS {SOURCE_KEYS}")
     return gone, total
