@@ -92,11 +92,15 @@ def step_extract(url: str, warehouse: str) -> dict:
     source = open_source(url)
     connection = duckdb.connect(warehouse)
     connection.execute("SET TimeZone = 'UTC'")
+    opened = time.perf_counter()
     result = extract_table(spec, source, connection)
+    extracted = time.perf_counter()
     connection.close()
     source.close()
+    finished = time.perf_counter()
     return {
-        "seconds": time.perf_counter() - started,
+        "seconds": finished - started,
+        "connection_seconds": (opened - started) + (finished - extracted),
         "rows_read": result.rows_read,
         "inserted": result.inserted,
         "updated": result.updated,
@@ -257,7 +261,10 @@ imported and include opening the connections.
 
 Full extraction read {full["rows_read"]:,} rows and inserted {full["inserted"]:,}; the
 incremental run read {incremental["rows_read"]:,} rows (the changed rows plus those inside the
-10-minute lookback) and updated {incremental["updated"]:,}.
+10-minute lookback) and updated {incremental["updated"]:,}. Opening and closing the two
+connections took {incremental["connection_seconds"]:.3f} s of the incremental run, whatever the
+number of rows changed (the PostgreSQL ADBC driver reads the server's type catalog when it
+connects, and DuckDB writes a checkpoint when it closes).
 
 {goals_text(floor, full, incremental, dlt_full)}
 """
