@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -16,12 +18,18 @@ from gate_warehouse import (
     inject_bad_rows,
 )
 
+import dagster_project.gate.audit as audit_module
 from dagster_project.gate.candidate import CandidateError, zone_lock
-from dagster_project.gate.suites import load_suites
+from dagster_project.gate.suites import load_suite, load_suites
+from dagster_project.gate.validation import SuiteValidator
 from dagster_project.gate.warehouses import DuckDBWarehouse
-from dagster_project.gate.zone_audit import audit_zone, read_passed_audit
+from dagster_project.gate.zone_audit import (
+    GatePolicy,
+    audit_zone,
+    publish_entry,
+    read_passed_audit,
+)
 from dagster_project.publish.embedded import publish_candidate, published_path
-from dagster_project.publish.log import PublishEntry
 
 
 @pytest.fixture
@@ -31,20 +39,28 @@ def setup(tmp_path):
     return warehouse, tmp_path / "marts", suites
 
 
-def run_zone(warehouse: Path, marts_dir: Path, suites, zone_code: str, run_id: str):
+def run_zone(
+    warehouse: Path,
+    marts_dir: Path,
+    suites,
+    zone_code: str,
+    run_id: str,
+    policy: GatePolicy | None = None,
+    now: datetime | None = None,
+):
     """Audit one zone and publish it if every check passed, as the two assets do."""
-    audit = audit_zone(DuckDBWarehouse(warehouse), marts_dir, zone_code, suites, run_id)
+    audit = audit_zone(
+        DuckDBWarehouse(warehouse),
+        marts_dir,
+        zone_code,
+        suites,
+        run_id,
+        policy or GatePolicy(),
+        now,
+    )
     if audit.passed:
         record = read_passed_audit(audit.candidate)
-        entry = PublishEntry(
-            run_id=run_id,
-            zone_code=zone_code,
-            published_at=audit.audited_at,
-            source_watermarks=record["source_watermarks"],
-            row_counts=record["row_counts"],
-            checks_passed=record["checks_passed"],
-            checks_failed=record["checks_failed"],
-        )
+        entry = publish_entry(record, run_id, audit.audited_at)
         publish_candidate(audit.candidate, published_path(marts_dir, zone_code), entry)
     return audit
 
@@ -55,6 +71,18 @@ def failed_checks(audit) -> dict[str, dict]:
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def make_negative_quantity(warehouse: Path) -> None:
+    """Set order 7's quantity to -2 in the source and the mart, so reconciliation still holds."""
+    execute(
+        warehouse,
+        """
+        UPDATE raw.sales_order_lines SET quantity = -2 WHERE order_id = 7;
+        UPDATE marts.fct_order_lines SET quantity = -2,
+            net_amount = round(-2 * unit_price * (1 - discount_rate), 2) WHERE order_id = 7;
+        """,
+    )
 
 
 def test_clean_zone_passes_every_check(setup):
@@ -92,6 +120,7 @@ def test_bad_rows_block_only_their_zone(setup):
         lines = mart.execute("select count(*) from fct_order_lines").fetchall()[0][0]
     assert runs == [("run-1",)]
     assert lines == ORDERS_PER_ZONE
+    assert audits["idf"].audit_scope == "changed rows"
     for zone in ("hdf", "reunion"):
         assert audits[zone].passed, failed_checks(audits[zone])
         with duckdb.connect(str(published_path(marts_dir, zone)), read_only=True) as mart:
@@ -117,15 +146,7 @@ def test_bad_shipment_rows_are_named(setup):
 
 def test_sparse_bad_rows_are_quarantined(setup):
     warehouse, marts_dir, suites = setup
-    # The same negative quantity in the source and the mart: reconciliation still holds.
-    execute(
-        warehouse,
-        """
-        UPDATE raw.sales_order_lines SET quantity = -2 WHERE order_id = 7;
-        UPDATE marts.fct_order_lines SET quantity = -2,
-            net_amount = round(-2 * unit_price * (1 - discount_rate), 2) WHERE order_id = 7;
-        """,
-    )
+    make_negative_quantity(warehouse)
     audit = run_zone(warehouse, marts_dir, suites, "idf", "run-1")
     assert failed_checks(audit) == {}
     with duckdb.connect(str(published_path(marts_dir, "idf")), read_only=True) as mart:
@@ -213,3 +234,131 @@ def test_zone_locked_by_another_run_is_rejected(setup):
         with pytest.raises(CandidateError, match="being built or published by another run"):
             audit_zone(DuckDBWarehouse(warehouse), marts_dir, "idf", suites, "run-2")
     assert audit_zone(DuckDBWarehouse(warehouse), marts_dir, "idf", suites, "run-3").passed
+
+
+def audited_rows(audit) -> dict[str, int]:
+    return {
+        check.metadata["table"]: check.metadata["audited_rows"]
+        for check in audit.checks
+        if check.name.startswith("suite_")
+    }
+
+
+def test_second_audit_reads_changed_rows(setup):
+    warehouse, marts_dir, suites = setup
+    first = run_zone(warehouse, marts_dir, suites, "idf", "run-1")
+    execute(
+        warehouse,
+        "UPDATE marts.fct_order_lines SET cost_amount = cost_amount + 1 WHERE order_id < 3",
+    )
+    second = run_zone(warehouse, marts_dir, suites, "idf", "run-2")
+    assert first.audit_scope == "all rows"
+    assert audited_rows(first)["fct_order_lines"] == ORDERS_PER_ZONE
+    assert second.audit_scope == "changed rows"
+    assert failed_checks(second) == {}
+    assert audited_rows(second) == {"dim_carriers": 0, "fct_order_lines": 3, "fct_shipments": 0}
+    with duckdb.connect(str(published_path(marts_dir, "idf")), read_only=True) as mart:
+        log = mart.execute(
+            "select run_id, audit_scope from _publish_log order by published_at"
+        ).fetchall()
+    assert log == [("run-1", "all rows"), ("run-2", "changed rows")]
+
+
+def test_copy_of_unchanged_row_fails_uniqueness(setup):
+    warehouse, marts_dir, suites = setup
+    run_zone(warehouse, marts_dir, suites, "idf", "run-1")
+    execute(warehouse, "INSERT INTO marts.dim_carriers VALUES (1, 'Transports Martin')")
+    audit = run_zone(warehouse, marts_dir, suites, "idf", "run-2")
+    failed = failed_checks(audit)
+    assert audit.audit_scope == "changed rows"
+    assert list(failed) == ["suite_dim_carriers"]
+    assert failed["suite_dim_carriers"]["failed_expectations"] == [
+        "expect_column_values_to_be_unique:carrier_id"
+    ]
+
+
+def test_quarantined_row_is_quarantined_again(setup):
+    warehouse, marts_dir, suites = setup
+    make_negative_quantity(warehouse)
+    run_zone(warehouse, marts_dir, suites, "idf", "run-1")
+    audit = run_zone(warehouse, marts_dir, suites, "idf", "run-2")
+    lines = next(c for c in audit.checks if c.name == "suite_fct_order_lines").metadata
+    assert audit.audit_scope == "changed rows"
+    assert audit.passed
+    assert lines["audited_rows"] == 1
+    assert lines["quarantined_rows"] == 1
+
+
+@pytest.mark.parametrize("reason", ["asked", "stale", "suite changed"])
+def test_full_audit_when_due(setup, reason):
+    warehouse, marts_dir, suites = setup
+    run_zone(warehouse, marts_dir, suites, "idf", "run-1")
+    policy, now = GatePolicy(), None
+    if reason == "asked":
+        policy = GatePolicy(full_audit=True)
+    elif reason == "stale":
+        now = datetime.now(UTC) + timedelta(hours=25)
+    else:
+        suite_file = suites["dim_carriers"].path
+        document = json.loads(suite_file.read_text(encoding="utf-8"))
+        document["meta"]["notes"] = "Carriers shared by every zone, reviewed."
+        suite_file.write_text(json.dumps(document), encoding="utf-8")
+        suites = load_suites(suite_file.parent)
+    audit = run_zone(warehouse, marts_dir, suites, "idf", "run-2", policy, now)
+    assert audit.audit_scope == "all rows"
+    assert audited_rows(audit)["fct_order_lines"] == ORDERS_PER_ZONE
+
+
+def readings_suite(directory: Path):
+    """Load a two-expectation suite for a ``readings`` table: a row one and a whole-table one."""
+    suite_file = directory / "readings.json"
+    suite_file.write_text(
+        json.dumps(
+            {
+                "name": "readings",
+                "expectations": [
+                    {
+                        "type": "expect_column_values_to_be_between",
+                        "kwargs": {"column": "reading", "min_value": 0},
+                    },
+                    {
+                        "type": "expect_column_values_to_be_unique",
+                        "kwargs": {"column": "reading_id"},
+                    },
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    return load_suite(suite_file)
+
+
+def test_chunked_validation_keeps_row_ids(tmp_path, monkeypatch):
+    # One DuckDB vector (2,048 rows) per chunk: the 5,000 rows arrive in three chunks.
+    monkeypatch.setattr(audit_module, "CHUNK_VECTORS", 1)
+    suite = readings_suite(tmp_path)
+    connection = duckdb.connect()
+    connection.execute(
+        "CREATE TABLE readings AS SELECT i AS reading_id, "
+        "CASE WHEN i IN (10, 4100) THEN -1 ELSE i END AS reading FROM range(5000) AS r (i)"
+    )
+    query = audit_module.rows_to_audit(connection, "readings", None)
+    outcomes, rows = audit_module.validate_rows(connection, SuiteValidator(), suite, query, {})
+    (between,) = outcomes
+    assert rows == 5000
+    assert between.element_count == 5000
+    assert between.unexpected_count == 2
+    assert sorted(between.unexpected_rows) == [10, 4100]
+    assert not between.success
+
+
+def test_empty_table_missing_column_fails(tmp_path):
+    suite = readings_suite(tmp_path)
+    connection = duckdb.connect()
+    connection.execute("CREATE TABLE readings (reading_id INTEGER)")
+    query = audit_module.rows_to_audit(connection, "readings", None)
+    outcomes, rows = audit_module.validate_rows(connection, SuiteValidator(), suite, query, {})
+    (between,) = outcomes
+    assert rows == 0
+    assert not between.success
+    assert between.error == "column(s) not found: reading"

@@ -47,10 +47,10 @@ from dagster_project.gate.zone_audit import (
     GatePolicy,
     audit_record_path,
     audit_zone,
+    publish_entry,
     read_passed_audit,
 )
 from dagster_project.publish.embedded import publish_candidate, published_path
-from dagster_project.publish.log import PublishEntry
 from dagster_project.publish.postgres import publish_to_postgres, read_last_postgres_publish
 from dagster_project.resources import WarehouseResource
 from dagster_project.settings import EXPECTATIONS_DIR, Settings, load_settings
@@ -60,11 +60,13 @@ GROUP = "zone_marts"
 
 
 class GateConfig(dg.Config):
-    """Thresholds of the volume and reconciliation checks, adjustable per run."""
+    """Thresholds of the volume and reconciliation checks and the audit scope, per run."""
 
     max_drop_share: float = DEFAULT_MAX_DROP_SHARE
     min_dropped_rows: int = DEFAULT_MIN_DROPPED_ROWS
     reconciliation_tolerance: str = str(DEFAULT_RECONCILIATION_TOLERANCE)
+    full_audit: bool = False
+    """Validate every row, not only those changed since the zone's published mart."""
 
     def to_policy(self) -> GatePolicy:
         """Return the policy, raising ValueError naming the first invalid setting."""
@@ -81,7 +83,7 @@ class GateConfig(dg.Config):
             ) from error
         if not tolerance >= 0:
             raise ValueError(f"reconciliation_tolerance={tolerance} must be 0 or more")
-        return GatePolicy(self.max_drop_share, self.min_dropped_rows, tolerance)
+        return GatePolicy(self.max_drop_share, self.min_dropped_rows, tolerance, self.full_audit)
 
 
 def _metadata_value(value: object) -> object:
@@ -178,6 +180,7 @@ def build_gate_definitions(
                 "candidate_path": dg.MetadataValue.path(str(audit.candidate)),
                 "row_counts": dg.MetadataValue.json(audit.row_counts),
                 "checks_failed": dg.MetadataValue.json(failed),
+                "audit_scope": audit.audit_scope,
                 "report_path": dg.MetadataValue.path(str(audit.report_path)),
             }
         )
@@ -198,15 +201,7 @@ def build_gate_definitions(
         target = published_path(marts_dir, zone_code)
         with zone_lock(marts_dir, zone_code):
             record = read_passed_audit(candidate)
-            entry = PublishEntry(
-                run_id=context.run_id,
-                zone_code=zone_code,
-                published_at=datetime.now(UTC),
-                source_watermarks=record["source_watermarks"],
-                row_counts=record["row_counts"],
-                checks_passed=record["checks_passed"],
-                checks_failed=record["checks_failed"],
-            )
+            entry = publish_entry(record, context.run_id, datetime.now(UTC))
             if settings.is_production:
                 roles = publish_to_postgres(candidate, settings.warehouse_url, zone_code, entry)
                 target = f"PostgreSQL schema {zone_code}, read by {', '.join(roles) or 'no role'}"

@@ -3,25 +3,130 @@
 Each table yields one ``suite_<table>`` check. It passes when every blocking expectation passes
 and the rows rejected by quarantine expectations stay within the suite's maximum share. Those
 rows are then moved out of the candidate.
+
+Row expectations read the table in chunks, so memory stays flat in the table size, and given
+the zone's published mart they read only the rows it does not hold: unchanged rows passed the
+same suite when they were published. The other expectations (uniqueness) read their columns
+of the whole table.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 import duckdb
+import pandas as pd
 
 from dagster_project.gate.candidate import count_rows, quote_identifier
 from dagster_project.gate.checks import CheckOutcome
 from dagster_project.gate.quarantine import move_to_quarantine
 from dagster_project.gate.suites import MartSuite
-from dagster_project.gate.validation import ExpectationOutcome, SuiteValidator
+from dagster_project.gate.validation import (
+    ExpectationOutcome,
+    SuiteValidator,
+    merge_outcomes,
+    outcomes_without_rows,
+)
 
 ROW_ID_COLUMN = "__gate_row_id"
+# DuckDB hands results over in vectors of 2,048 rows: 100 vectors are about 200,000 rows, or
+# some 100 MB of pandas frame for the widest mart table.
+CHUNK_VECTORS = 100
 
 
 def suite_check_name(table: str) -> str:
     return f"suite_{table}"
+
+
+def table_columns(connection: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    """Return the (name, type) pairs of a table of the candidate or an attached database."""
+    catalog, _, name = table.rpartition(".")
+    return connection.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_catalog = coalesce(nullif(?, ''), current_database()) "
+        "AND table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+        [catalog, name],
+    ).fetchall()
+
+
+def rows_to_audit(connection: duckdb.DuckDBPyConnection, table: str, published: str | None) -> str:
+    """Return the query of the rows the row expectations must read, with their rowid.
+
+    Without ``published``, every row. With it (the same table in the published mart, with the
+    same columns and types), only the rows it does not hold, compared on every column.
+    """
+    quoted = quote_identifier(table)
+    query = f"SELECT c.rowid AS {ROW_ID_COLUMN}, c.* FROM {quoted} AS c"
+    if published is None:
+        return query
+    same = " AND ".join(
+        f"p.{quote_identifier(name)} IS NOT DISTINCT FROM c.{quote_identifier(name)}"
+        for name, _ in table_columns(connection, table)
+    )
+    return f"{query} WHERE NOT EXISTS (SELECT 1 FROM {published} AS p WHERE {same})"
+
+
+def _with_row_ids(
+    outcomes: list[ExpectationOutcome], row_ids: pd.Series
+) -> list[ExpectationOutcome]:
+    """Replace the positions in each outcome's ``unexpected_rows`` by the rows' rowids."""
+    return [
+        dataclasses.replace(
+            outcome, unexpected_rows=tuple(int(row_ids.iloc[p]) for p in outcome.unexpected_rows)
+        )
+        for outcome in outcomes
+    ]
+
+
+def validate_rows(
+    connection: duckdb.DuckDBPyConnection,
+    validator: SuiteValidator,
+    suite: MartSuite,
+    query: str,
+    parameters: dict[str, object],
+) -> tuple[list[ExpectationOutcome], int]:
+    """Run the row expectations on ``query`` chunk by chunk; return outcomes and rows read."""
+    if not suite.row_suite.expectations:
+        return [], 0
+    connection.execute(query)
+    parts: list[list[ExpectationOutcome]] = []
+    rows = 0
+    columns = [column for column, *_ in connection.description if column != ROW_ID_COLUMN]
+    while True:
+        # GX reports unexpected rows by index label: number each chunk from 0.
+        frame = connection.fetch_df_chunk(CHUNK_VECTORS).reset_index(drop=True)
+        if frame.empty:
+            break
+        row_ids = frame.pop(ROW_ID_COLUMN)
+        outcomes, _ = validator.validate(suite, frame, parameters, suite.row_suite)
+        parts.append(_with_row_ids(outcomes, row_ids))
+        rows += len(frame)
+    if not parts:
+        return outcomes_without_rows(suite, suite.row_suite, columns), 0
+    return merge_outcomes(parts), rows
+
+
+def validate_table(
+    connection: duckdb.DuckDBPyConnection,
+    validator: SuiteValidator,
+    suite: MartSuite,
+    parameters: dict[str, object],
+) -> list[ExpectationOutcome]:
+    """Run the whole-table expectations on the columns they read."""
+    if suite.table_suite is None:
+        return []
+    columns = (
+        "*"
+        if suite.table_columns is None
+        else ", ".join(quote_identifier(column) for column in suite.table_columns)
+    )
+    frame = connection.execute(
+        f"SELECT rowid AS {ROW_ID_COLUMN}, {columns} FROM {quote_identifier(suite.table)}"
+    ).df()
+    row_ids = frame.pop(ROW_ID_COLUMN)
+    outcomes, _ = validator.validate(suite, frame, parameters, suite.table_suite)
+    return _with_row_ids(outcomes, row_ids)
 
 
 def audit_table(
@@ -32,15 +137,19 @@ def audit_table(
     parameters: dict[str, object],
     run_id: str,
     now: datetime,
+    published: str | None = None,
 ) -> tuple[CheckOutcome, list[ExpectationOutcome]]:
-    """Validate one candidate table, quarantine its rejected rows if allowed, return the check."""
+    """Validate one candidate table, quarantine its rejected rows if allowed, return the check.
+
+    ``published`` is the same table in the zone's published mart, attached to ``connection``,
+    when only changed rows need the row expectations (see ``rows_to_audit``).
+    """
     table = suite.table
-    frame = connection.execute(
-        f"SELECT rowid AS {ROW_ID_COLUMN}, * FROM {quote_identifier(table)}"
-    ).df()
-    row_ids = frame.pop(ROW_ID_COLUMN)
-    outcomes, _ = validator.validate(suite, frame, parameters)
-    row_count = len(frame)
+    row_outcomes, audited_rows = validate_rows(
+        connection, validator, suite, rows_to_audit(connection, table, published), parameters
+    )
+    outcomes = row_outcomes + validate_table(connection, validator, suite, parameters)
+    row_count = count_rows(connection, table)
 
     blocking_failures = [o for o in outcomes if not o.success and o.on_failure == "block"]
     quarantine_failures = [o for o in outcomes if not o.success and o.on_failure == "quarantine"]
@@ -51,8 +160,8 @@ def audit_table(
             # A table-level expectation (row count, column set) names no rows to move out.
             unusable.append(outcome)
             continue
-        for position in outcome.unexpected_rows:
-            failures_by_row_id.setdefault(int(row_ids.iloc[position]), []).append(outcome.name)
+        for row_id in outcome.unexpected_rows:
+            failures_by_row_id.setdefault(row_id, []).append(outcome.name)
     blocking_failures += unusable
     share = len(failures_by_row_id) / row_count if row_count else 0.0
     within_share = share <= suite.max_quarantine_share
@@ -65,6 +174,8 @@ def audit_table(
         "zone_code": zone_code,
         "table": table,
         "row_count": row_count,
+        "audit_scope": "all rows" if published is None else "changed rows",
+        "audited_rows": audited_rows,
         "rows_after_quarantine": count_rows(connection, table),
         "evaluated_expectations": len(outcomes),
         "successful_expectations": sum(o.success for o in outcomes),
@@ -77,6 +188,8 @@ def audit_table(
     }
     if passed:
         description = f"{len(outcomes)} expectations passed on {row_count} rows"
+        if published is not None:
+            description += f" (row expectations on the {audited_rows} changed rows)"
         if quarantined:
             description += f"; {quarantined} rows quarantined"
     elif blocking_failures:

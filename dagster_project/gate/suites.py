@@ -11,6 +11,7 @@ A suite file is the JSON form of ``gx.ExpectationSuite``. The gate reads these `
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -24,6 +25,25 @@ ON_FAILURE_VALUES = ("block", "quarantine")
 # cause is more likely systematic (a broken join, a shifted column), and publishing the remaining
 # 99 % would hide it, so the zone is held.
 DEFAULT_MAX_QUARANTINE_SHARE = 0.01
+
+
+# Expectations that judge each row by its own values, so the gate may run them on only the rows
+# that changed since the last publish. Any other expectation (uniqueness, a row count, a
+# ``mostly`` share) runs on the whole table.
+ROW_EXPECTATION_TYPES = frozenset(
+    {
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_null",
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_not_be_in_set",
+        "expect_column_values_to_match_regex",
+        "expect_column_values_to_not_match_regex",
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        "expect_column_pair_values_to_be_equal",
+    }
+)
+COLUMN_KWARGS = ("column", "column_A", "column_B")
 
 
 class SuiteError(ValueError):
@@ -40,6 +60,35 @@ class MartSuite:
     names: tuple[str, ...]
     quarantined_names: frozenset[str]
     max_quarantine_share: float
+    row_suite: gx.ExpectationSuite
+    """The row expectations, which may run on changed rows only, chunk by chunk."""
+    table_suite: gx.ExpectationSuite | None
+    """The other expectations, which run on the whole table."""
+    table_columns: tuple[str, ...] | None
+    """The columns ``table_suite`` reads, or None when it may read any column."""
+    fingerprint: str
+    """SHA-256 of the suite file: a changed suite audits every row again."""
+
+
+def is_row_expectation(expectation: dict) -> bool:
+    kwargs = expectation.get("kwargs") or {}
+    return expectation["type"] in ROW_EXPECTATION_TYPES and kwargs.get("mostly", 1) == 1
+
+
+def expectation_columns(expectation: dict) -> list[str] | None:
+    """Return the columns an expectation reads, or None when its kwargs name none."""
+    kwargs = expectation.get("kwargs") or {}
+    columns = [str(kwargs[key]) for key in COLUMN_KWARGS if kwargs.get(key)]
+    columns += [str(column) for column in kwargs.get("column_list") or []]
+    return columns or None
+
+
+def _part_suite(document: dict, part: str, expectations: list[dict]) -> gx.ExpectationSuite:
+    fields = {key: value for key, value in document.items() if key not in ("id", "expectations")}
+    return gx.ExpectationSuite(
+        **{**fields, "name": f"{document.get('name', 'suite')}.{part}"},
+        expectations=expectations,
+    )
 
 
 def expectation_name(expectation: dict) -> str:
@@ -98,6 +147,20 @@ def load_suite(path: Path) -> MartSuite:
             )
         if on_failure == "quarantine":
             quarantined.add(name)
+    row_expectations = [e for e in raw_expectations if is_row_expectation(e)]
+    table_expectations = [e for e in raw_expectations if not is_row_expectation(e)]
+    for name, expectation in zip(names, raw_expectations, strict=True):
+        if name in quarantined and not is_row_expectation(expectation):
+            raise SuiteError(
+                f"{path}: expectation {name}: meta.on_failure='quarantine' needs a row "
+                f"expectation ({', '.join(sorted(ROW_EXPECTATION_TYPES))}) without 'mostly'"
+            )
+    table_columns: set[str] | None = set()
+    for expectation in table_expectations:
+        columns = expectation_columns(expectation)
+        table_columns = (
+            None if columns is None or table_columns is None else table_columns | set(columns)
+        )
     share = (document.get("meta") or {}).get("max_quarantine_share", DEFAULT_MAX_QUARANTINE_SHARE)
     if not isinstance(share, int | float) or not 0 <= share <= 1:
         raise SuiteError(f"{path}: meta.max_quarantine_share={share!r} must be between 0 and 1")
@@ -108,6 +171,12 @@ def load_suite(path: Path) -> MartSuite:
         names=names,
         quarantined_names=frozenset(quarantined),
         max_quarantine_share=float(share),
+        row_suite=_part_suite(document, "rows", row_expectations),
+        table_suite=_part_suite(document, "table", table_expectations)
+        if table_expectations
+        else None,
+        table_columns=None if table_columns is None else tuple(sorted(table_columns)),
+        fingerprint=hashlib.sha256(path.read_bytes()).hexdigest(),
     )
 
 

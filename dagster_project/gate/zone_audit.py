@@ -6,19 +6,21 @@ the publish step refuses a candidate that failed its audit or changed after it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from dagster_project.gate.audit import audit_table, missing_table_check
+from dagster_project.gate.audit import audit_table, missing_table_check, table_columns
 from dagster_project.gate.candidate import (
     MART_SCHEMA,
     CandidateError,
     candidate_path,
     count_rows,
     open_candidate,
+    quote_identifier,
     zone_lock,
 )
 from dagster_project.gate.checks import (
@@ -34,7 +36,18 @@ from dagster_project.gate.suites import MartSuite
 from dagster_project.gate.validation import SuiteValidator, suite_parameters
 from dagster_project.gate.warehouses import Warehouse
 from dagster_project.publish.embedded import published_path
-from dagster_project.publish.log import read_last_publish
+from dagster_project.publish.log import (
+    CHANGED_ROWS_AUDIT,
+    FULL_AUDIT,
+    PublishEntry,
+    read_audit_baseline,
+    read_last_publish,
+)
+
+# Row expectations read only the rows changed since the last publish, except once a day: a
+# publish audits every row when the zone's last full audit is older than this.
+FULL_AUDIT_INTERVAL = timedelta(hours=24)
+PUBLISHED_ALIAS = "published"
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,8 @@ class GatePolicy:
     max_drop_share: float = DEFAULT_MAX_DROP_SHARE
     min_dropped_rows: int = DEFAULT_MIN_DROPPED_ROWS
     reconciliation_tolerance: Decimal = DEFAULT_RECONCILIATION_TOLERANCE
+    full_audit: bool = False
+    """Audit every row even when the published mart allows auditing only the changed ones."""
 
 
 @dataclass
@@ -54,10 +69,43 @@ class ZoneAudit:
     row_counts: dict[str, int]
     source_watermarks: list[dict] = field(default_factory=list)
     report_path: Path | None = None
+    audit_scope: str = FULL_AUDIT
+    suites_fingerprint: str | None = None
 
     @property
     def passed(self) -> bool:
         return all(check.passed for check in self.checks)
+
+
+def suites_fingerprint(suites: dict[str, MartSuite]) -> str:
+    """Return one SHA-256 over every suite file, so any suite change shows."""
+    digest = hashlib.sha256()
+    for table in sorted(suites):
+        digest.update(f"{table}:{suites[table].fingerprint}\n".encode())
+    return digest.hexdigest()
+
+
+def changed_rows_baseline(
+    marts_dir: Path, zone_code: str, fingerprint: str, policy: GatePolicy, now: datetime
+) -> Path | None:
+    """Return the published mart whose rows need no new row audit, or None to audit every row.
+
+    Every row is audited when asked, when no mart with a publish log is published (production
+    publishes to PostgreSQL, so always there), when the suites changed since, or when the last
+    full audit is older than FULL_AUDIT_INTERVAL.
+    """
+    if policy.full_audit:
+        return None
+    path = published_path(marts_dir, zone_code)
+    baseline = read_audit_baseline(path)
+    if baseline is None or baseline.suites_fingerprint != fingerprint:
+        return None
+    if (
+        baseline.last_full_audit_at is None
+        or now - baseline.last_full_audit_at > FULL_AUDIT_INTERVAL
+    ):
+        return None
+    return path
 
 
 def audit_record_path(candidate: Path) -> Path:
@@ -102,6 +150,8 @@ def _audit_zone(
     audit_record_path(candidate).unlink(missing_ok=True)
     previous_run_id, previous_counts = last_publish
     expectations_by_table = {}
+    fingerprint = suites_fingerprint(suites)
+    baseline = changed_rows_baseline(marts_dir, zone_code, fingerprint, policy, now)
 
     with open_candidate(candidate) as connection:
         tables = warehouse.copy_zone_tables(connection, zone_code)
@@ -124,15 +174,26 @@ def _audit_zone(
         ]
         validator = SuiteValidator()
         parameters = suite_parameters(now)
+        if baseline is not None:
+            connection.execute(f"ATTACH ? AS {PUBLISHED_ALIAS} (READ_ONLY)", [str(baseline)])
         for table, suite in suites.items():
             if table not in tables:
                 checks.append(missing_table_check(table, zone_code))
                 continue
             check, outcomes = audit_table(
-                connection, validator, suite, zone_code, parameters, run_id, now
+                connection,
+                validator,
+                suite,
+                zone_code,
+                parameters,
+                run_id,
+                now,
+                published=_published_table(connection, table) if baseline else None,
             )
             checks.append(check)
             expectations_by_table[table] = outcomes
+        if baseline is not None:
+            connection.execute(f"DETACH {PUBLISHED_ALIAS}")
         row_counts = {table: count_rows(connection, table) for table in tables}
 
     checks.append(
@@ -145,7 +206,17 @@ def _audit_zone(
             policy.min_dropped_rows,
         )
     )
-    audit = ZoneAudit(zone_code, run_id, now, candidate, checks, row_counts, watermarks)
+    audit = ZoneAudit(
+        zone_code,
+        run_id,
+        now,
+        candidate,
+        checks,
+        row_counts,
+        watermarks,
+        audit_scope=FULL_AUDIT if baseline is None else CHANGED_ROWS_AUDIT,
+        suites_fingerprint=fingerprint,
+    )
     html = render_report(
         zone_code, run_id, now.isoformat(timespec="seconds"), checks, expectations_by_table
     )
@@ -153,6 +224,14 @@ def _audit_zone(
     audit.report_path = write_report(candidate.parent / REPORTS_DIRNAME, zone_code, stamp, html)
     write_audit_record(audit)
     return audit
+
+
+def _published_table(connection, table: str) -> str | None:
+    """Return the published copy of ``table`` when its columns and types match the candidate's."""
+    published = f"{PUBLISHED_ALIAS}.{table}"
+    if table_columns(connection, published) != table_columns(connection, table):
+        return None
+    return f"{PUBLISHED_ALIAS}.main.{quote_identifier(table)}"
 
 
 def _fingerprint(path: Path) -> list[int]:
@@ -170,6 +249,8 @@ def write_audit_record(audit: ZoneAudit) -> None:
         "checks_failed": [check.name for check in audit.checks if not check.passed],
         "row_counts": audit.row_counts,
         "source_watermarks": audit.source_watermarks,
+        "audit_scope": audit.audit_scope,
+        "suites_fingerprint": audit.suites_fingerprint,
         "report_path": str(audit.report_path),
         "candidate_fingerprint": _fingerprint(audit.candidate),
     }
@@ -197,3 +278,18 @@ def read_passed_audit(candidate: Path) -> dict:
             "Materialize zone_candidate again."
         )
     return record
+
+
+def publish_entry(record: dict, run_id: str, published_at: datetime) -> PublishEntry:
+    """Return the publish log entry of a passed audit record, for the run that publishes it."""
+    return PublishEntry(
+        run_id=run_id,
+        zone_code=record["zone_code"],
+        published_at=published_at,
+        source_watermarks=record["source_watermarks"],
+        row_counts=record["row_counts"],
+        checks_passed=record["checks_passed"],
+        checks_failed=record["checks_failed"],
+        audit_scope=record.get("audit_scope"),
+        suites_fingerprint=record.get("suites_fingerprint"),
+    )

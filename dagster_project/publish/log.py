@@ -23,9 +23,15 @@ CREATE TABLE IF NOT EXISTS {PUBLISH_LOG_TABLE} (
     source_watermarks JSON,
     row_counts JSON NOT NULL,
     checks_passed VARCHAR[] NOT NULL,
-    checks_failed VARCHAR[] NOT NULL
+    checks_failed VARCHAR[] NOT NULL,
+    audit_scope VARCHAR,
+    suites_fingerprint VARCHAR
 )
 """
+# Values of audit_scope: the audit read every row, or only the rows changed since the mart it
+# replaced (NULL in rows written before the column existed).
+FULL_AUDIT = "all rows"
+CHANGED_ROWS_AUDIT = "changed rows"
 
 
 @dataclass(frozen=True)
@@ -37,22 +43,40 @@ class PublishEntry:
     row_counts: dict[str, int]
     checks_passed: list[str]
     checks_failed: list[str]
+    audit_scope: str | None = None
+    suites_fingerprint: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditBaseline:
+    """Audit facts recorded by the latest publish of a zone mart."""
+
+    suites_fingerprint: str | None
+    last_full_audit_at: datetime | None
+
+
+def _open_log(published_path: Path) -> duckdb.DuckDBPyConnection | None:
+    """Open a published mart read-only, or return None when it has no publish log."""
+    if not published_path.exists():
+        return None
+    connection = duckdb.connect(str(published_path), read_only=True)
+    has_log = connection.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'main' and table_name = ?",
+        [PUBLISH_LOG_TABLE],
+    ).fetchall()[0][0]
+    if not has_log:
+        connection.close()
+        return None
+    return connection
 
 
 def read_last_publish(published_path: Path) -> tuple[str | None, dict[str, int] | None]:
     """Return the run id and row counts of the latest publish of a zone mart, if any."""
-    if not published_path.exists():
+    connection = _open_log(published_path)
+    if connection is None:
         return None, None
-    connection = duckdb.connect(str(published_path), read_only=True)
     try:
-        tables = {
-            name
-            for (name,) in connection.execute(
-                "select table_name from information_schema.tables where table_schema = 'main'"
-            ).fetchall()
-        }
-        if PUBLISH_LOG_TABLE not in tables:
-            return None, None
         rows = connection.execute(
             f"select run_id, row_counts::varchar from {PUBLISH_LOG_TABLE} "
             "order by published_at desc limit 1"
@@ -63,6 +87,35 @@ def read_last_publish(published_path: Path) -> tuple[str | None, dict[str, int] 
         return None, None
     run_id, row_counts = rows[0]
     return run_id, json.loads(row_counts)
+
+
+def read_audit_baseline(published_path: Path) -> AuditBaseline | None:
+    """Return the suites fingerprint of the latest publish and the time of the last full audit.
+
+    None when the mart is missing, has no log, or was published before the log had those
+    columns: its next audit then reads every row.
+    """
+    connection = _open_log(published_path)
+    if connection is None:
+        return None
+    try:
+        columns = {
+            name
+            for (name,) in connection.execute(
+                "select column_name from information_schema.columns where table_name = ?",
+                [PUBLISH_LOG_TABLE],
+            ).fetchall()
+        }
+        if "suites_fingerprint" not in columns:
+            return None
+        fingerprint, last_full = connection.execute(
+            f"select arg_max(suites_fingerprint, published_at), "
+            f"max(published_at) filter (where audit_scope = ?) from {PUBLISH_LOG_TABLE}",
+            [FULL_AUDIT],
+        ).fetchall()[0]
+    finally:
+        connection.close()
+    return AuditBaseline(fingerprint, last_full)
 
 
 def write_publish_log(
@@ -86,7 +139,7 @@ def write_publish_log(
         finally:
             connection.execute("DETACH previous")
     connection.execute(
-        f"INSERT INTO {PUBLISH_LOG_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO {PUBLISH_LOG_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             entry.run_id,
             entry.zone_code,
@@ -95,5 +148,7 @@ def write_publish_log(
             json.dumps(entry.row_counts),
             entry.checks_passed,
             entry.checks_failed,
+            entry.audit_scope,
+            entry.suites_fingerprint,
         ],
     )
