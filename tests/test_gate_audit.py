@@ -362,3 +362,15 @@ def test_empty_table_missing_column_fails(tmp_path):
     assert rows == 0
     assert not between.success
     assert between.error == "column(s) not found: reading"
+
+
+def test_renamed_key_column_fails_its_checks(setup):
+    warehouse, marts_dir, suites = setup
+    execute(warehouse, "ALTER TABLE marts.dim_carriers RENAME COLUMN carrier_id TO carrier_code")
+    audit = run_zone(warehouse, marts_dir, suites, "idf", "run-1")
+    failed = failed_checks(audit)["suite_dim_carriers"]["failed_expectations"]
+    assert sorted(failed) == [
+        "expect_column_values_to_be_unique:carrier_id",
+        "expect_column_values_to_not_be_null:carrier_id",
+    ]
+    assert not published_path(marts_dir, "idf").exists()

@@ -113,17 +113,19 @@ def validate_table(
     suite: MartSuite,
     parameters: dict[str, object],
 ) -> list[ExpectationOutcome]:
-    """Run the whole-table expectations on the columns they read."""
+    """Run the whole-table expectations on the columns they read.
+
+    A column missing from the table is left out of the frame, so the expectations that read it
+    fail with Great Expectations' own error instead of the query failing.
+    """
     if suite.table_suite is None:
         return []
-    columns = (
-        "*"
-        if suite.table_columns is None
-        else ", ".join(quote_identifier(column) for column in suite.table_columns)
+    present = [name for name, _ in table_columns(connection, suite.table)]
+    wanted = present if suite.table_columns is None else suite.table_columns
+    columns = ", ".join(
+        [f"rowid AS {ROW_ID_COLUMN}"] + [quote_identifier(c) for c in wanted if c in present]
     )
-    frame = connection.execute(
-        f"SELECT rowid AS {ROW_ID_COLUMN}, {columns} FROM {quote_identifier(suite.table)}"
-    ).df()
+    frame = connection.execute(f"SELECT {columns} FROM {quote_identifier(suite.table)}").df()
     row_ids = frame.pop(ROW_ID_COLUMN)
     outcomes, _ = validator.validate(suite, frame, parameters, suite.table_suite)
     return _with_row_ids(outcomes, row_ids)
