@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -63,7 +64,8 @@ def pipeline_environment(source_url: str, work_dir: Path) -> dict[str, str]:
     """Return the environment that points the pipeline at the benchmark's own files."""
     dagster_home = work_dir / "dagster_home"
     dagster_home.mkdir(parents=True, exist_ok=True)
-    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    # The project's instance settings: telemetry off, one warehouse run at a time.
+    shutil.copy(PROJECT_DIR / ".dagster_home" / "dagster.yaml", dagster_home / "dagster.yaml")
     return {
         **os.environ,
         "BASE_OPERATION_URL": source_url,

@@ -77,7 +77,7 @@ def build_publish_sensor(refresh_job, publish_job, zones: list[Zone]) -> dg.Sens
 
 
 def build_source_change_sensor(refresh_job, source_url: str) -> dg.SensorDefinition:
-    """Start a refresh as soon as a source table's max cursor moves, checked every 30 seconds.
+    """Start a refresh as soon as a source table's max cursor moves, checked every 10 seconds.
 
     The markers are one indexed max() per table, so a tick costs milliseconds whatever the table
     sizes. No run is requested while a refresh is queued or running: the embedded warehouse
@@ -89,7 +89,7 @@ def build_source_change_sensor(refresh_job, source_url: str) -> dg.SensorDefinit
     @dg.sensor(
         name="refresh_on_source_change",
         job=refresh_job,
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=10,
         default_status=dg.DefaultSensorStatus.STOPPED,
     )
     def refresh_on_source_change(context: dg.SensorEvaluationContext):
