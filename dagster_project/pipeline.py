@@ -12,6 +12,11 @@ import json
 
 import dagster as dg
 
+from dagster_project.gate.fingerprint import (
+    CHANGES_ASSET,
+    CONTENT_FINGERPRINT_METADATA,
+    FINGERPRINTS_METADATA,
+)
 from dagster_project.resources import WAREHOUSE_RUN_TAGS
 from dagster_project.zones import Zone
 
@@ -19,11 +24,12 @@ REFRESH_JOB = "refresh"
 PUBLISH_JOB = "publish_zones"
 
 # The refresh covers extraction, the zone context and every dbt layer: all that the per-zone
-# candidates read.
+# candidates read. It ends with the fingerprint of each zone's mart rows.
 REFRESH_SELECTION = dg.AssetSelection.groups(
     "base_operation", "zone_context", "staging", "intermediate", "marts"
-)
-PUBLISH_SELECTION = dg.AssetSelection.assets("zone_candidate", "zone_mart")
+) | dg.AssetSelection.assets(CHANGES_ASSET)
+ZONE_MART_ASSET = "zone_mart"
+PUBLISH_SELECTION = dg.AssetSelection.assets("zone_candidate", ZONE_MART_ASSET)
 
 
 def build_jobs(zones: list[Zone]) -> tuple[dg.UnresolvedAssetJobDefinition, ...]:
@@ -53,8 +59,51 @@ def build_refresh_schedule(refresh_job, cron: str = "*/15 * * * *") -> dg.Schedu
     )
 
 
+def _metadata_value(metadata: dict, key: str) -> object:
+    entry = metadata.get(key)
+    return getattr(entry, "value", entry)
+
+
+def changed_zones(instance: dg.DagsterInstance, refresh_run_id: str, zone_codes: list[str]) -> set:
+    """Return the zones whose mart rows differ from their last publish, per the refresh run.
+
+    A zone never published, or published before fingerprints existed, counts as changed. An
+    empty set means the refresh recorded no fingerprint (production), so no zone comes first.
+    """
+    records = instance.get_records_for_run(
+        refresh_run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+    ).records
+    fingerprints = {}
+    for record in records:
+        materialization = record.event_log_entry.asset_materialization
+        if materialization and materialization.asset_key == dg.AssetKey(CHANGES_ASSET):
+            fingerprints = _metadata_value(materialization.metadata, FINGERPRINTS_METADATA) or {}
+    changed = set()
+    for code in zone_codes:
+        if code not in fingerprints:
+            continue
+        published = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(ZONE_MART_ASSET), asset_partitions=[code]),
+            limit=1,
+        ).records
+        previous = (
+            _metadata_value(
+                published[0].asset_materialization.metadata, CONTENT_FINGERPRINT_METADATA
+            )
+            if published
+            else None
+        )
+        if previous != fingerprints[code]:
+            changed.add(code)
+    return changed
+
+
 def build_publish_sensor(refresh_job, publish_job, zones: list[Zone]) -> dg.SensorDefinition:
-    """Request one publish run per zone each time a refresh run succeeds."""
+    """Request one publish run per zone each time a refresh run succeeds, changed zones first.
+
+    The run queue starts one warehouse run at a time, by priority then by age, so a zone whose
+    mart rows changed is published before the zones that only need their freshness renewed.
+    """
     zone_codes = [zone.code for zone in zones]
 
     @dg.run_status_sensor(
@@ -66,11 +115,16 @@ def build_publish_sensor(refresh_job, publish_job, zones: list[Zone]) -> dg.Sens
     )
     def publish_zones_after_refresh(context: dg.RunStatusSensorContext):
         refresh_run_id = context.dagster_run.run_id
-        for code in zone_codes:
+        changed = changed_zones(context.instance, refresh_run_id, zone_codes)
+        for code in sorted(zone_codes, key=lambda code: code not in changed):
             yield dg.RunRequest(
                 run_key=f"{refresh_run_id}:{code}",
                 partition_key=code,
-                tags={"zone_marts/refresh_run_id": refresh_run_id},
+                tags={
+                    "zone_marts/refresh_run_id": refresh_run_id,
+                    "zone_marts/changed": "true" if code in changed else "false",
+                    "dagster/priority": "1" if code in changed else "0",
+                },
             )
 
     return publish_zones_after_refresh

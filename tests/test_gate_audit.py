@@ -20,6 +20,7 @@ from gate_warehouse import (
 
 import dagster_project.gate.audit as audit_module
 from dagster_project.gate.candidate import CandidateError, zone_lock
+from dagster_project.gate.fingerprint import warehouse_fingerprints
 from dagster_project.gate.suites import load_suite, load_suites
 from dagster_project.gate.validation import SuiteValidator
 from dagster_project.gate.warehouses import DuckDBWarehouse
@@ -374,3 +375,21 @@ def test_renamed_key_column_fails_its_checks(setup):
         "expect_column_values_to_not_be_null:carrier_id",
     ]
     assert not published_path(marts_dir, "idf").exists()
+
+
+def warehouse_zone_fingerprints(warehouse: Path) -> dict[str, str]:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        return warehouse_fingerprints(connection, list(ZONE_CODES))
+
+
+def test_fingerprints_show_which_zones_changed(setup):
+    warehouse, marts_dir, suites = setup
+    before = warehouse_zone_fingerprints(warehouse)
+    audit = run_zone(warehouse, marts_dir, suites, "hdf", "run-1")
+    execute(warehouse, "UPDATE marts.fct_shipments SET carrier_id = 2 WHERE order_id = 100003")
+    one_zone = warehouse_zone_fingerprints(warehouse)
+    execute(warehouse, "UPDATE marts.dim_carriers SET carrier_name = 'Rapide' WHERE carrier_id = 2")
+    shared = warehouse_zone_fingerprints(warehouse)
+    assert audit.content_fingerprint == before["hdf"]
+    assert [zone for zone in ZONE_CODES if one_zone[zone] != before[zone]] == ["hdf"]
+    assert all(shared[zone] != one_zone[zone] for zone in ZONE_CODES)

@@ -24,19 +24,36 @@ def evaluate(sensor: dg.SensorDefinition, context) -> list:
     return list(result)
 
 
-def test_publish_sensor_requests_every_zone():
+def publish_requests(fingerprints: dict[str, str] | None, published: dict[str, str]) -> list:
+    """Evaluate the publish sensor after a stand-in refresh run.
+
+    The refresh run records ``fingerprints`` as zone_mart_changes did (none when None), and
+    ``published`` gives the content fingerprint of each zone's last zone_mart materialization.
+    """
     zones = load_zones()
     refresh_job, publish_job = build_jobs(zones)
 
     @dg.op
-    def noop():
-        return None
+    def record_changes():
+        if fingerprints is not None:
+            yield dg.AssetMaterialization(
+                asset_key="zone_mart_changes", metadata={"zone_fingerprints": fingerprints}
+            )
+        yield dg.Output(None)
 
     @dg.job(name="refresh")
     def refresh_stand_in():
-        noop()
+        record_changes()
 
     with dg.instance_for_test() as instance:
+        for code, fingerprint in published.items():
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization(
+                    asset_key="zone_mart",
+                    partition=code,
+                    metadata={"content_fingerprint": fingerprint},
+                )
+            )
         run = refresh_stand_in.execute_in_process(instance=instance)
         context = dg.build_run_status_sensor_context(
             sensor_name="publish_zones_after_refresh",
@@ -44,11 +61,30 @@ def test_publish_sensor_requests_every_zone():
             dagster_run=run.dagster_run,
             dagster_event=run.get_run_success_event(),
         )
-        requests = evaluate(build_publish_sensor(refresh_job, publish_job, zones), context)
-    assert sorted(request.partition_key for request in requests) == sorted(
-        zone.code for zone in zones
-    )
+        return evaluate(build_publish_sensor(refresh_job, publish_job, zones), context)
+
+
+def test_publish_sensor_requests_every_zone():
+    zones = load_zones()
+    requests = publish_requests(None, {})
+    assert [request.partition_key for request in requests] == [zone.code for zone in zones]
     assert len({request.run_key for request in requests}) == len(zones)
+    assert {request.tags["dagster/priority"] for request in requests} == {"0"}
+
+
+def test_publish_sensor_puts_changed_zones_first():
+    codes = [zone.code for zone in load_zones()]
+    fingerprints = {code: f"new-{code}" for code in codes}
+    fingerprints["idf"] = "same"
+    # idf is unchanged, hdf changed since its publish, the others were never published.
+    requests = publish_requests(fingerprints, {"idf": "same", "hdf": "old-hdf"})
+    order = [request.partition_key for request in requests]
+    priorities = {request.partition_key: request.tags["dagster/priority"] for request in requests}
+    assert order[-1] == "idf"
+    assert sorted(order[:-1]) == sorted(code for code in codes if code != "idf")
+    assert priorities["idf"] == "0"
+    assert {priorities[code] for code in codes if code != "idf"} == {"1"}
+    assert requests[0].tags["zone_marts/changed"] == "true"
 
 
 def test_source_change_sensor_fires_once_per_change(tmp_path):

@@ -1,5 +1,9 @@
 """Dagster assets of the gate: ``zone_candidate`` (build and audit) and ``zone_mart`` (publish).
 
+A third, unpartitioned asset, ``zone_mart_changes``, ends the refresh job: it records each zone's
+fingerprint of mart rows (gate/fingerprint.py), so the publish sensor starts the changed zones
+first.
+
 Both are partitioned by zone code. ``zone_candidate`` carries one blocking check per suite plus
 ``volume`` and ``reconciliation``. When one fails, Dagster skips ``zone_mart`` for that zone in
 the same run, and the zone keeps its last published mart. Embedded, the mart is the file
@@ -40,6 +44,12 @@ from dagster_project.gate.checks import (
     RECONCILIATION_CHECK,
     VOLUME_CHECK,
     CheckOutcome,
+)
+from dagster_project.gate.fingerprint import (
+    CHANGES_ASSET,
+    CONTENT_FINGERPRINT_METADATA,
+    FINGERPRINTS_METADATA,
+    warehouse_fingerprints,
 )
 from dagster_project.gate.suites import load_suites, suite_tables
 from dagster_project.gate.warehouses import DuckDBWarehouse, PostgresWarehouse
@@ -135,6 +145,25 @@ def build_gate_definitions(
     ]
 
     @dg.asset(
+        name=CHANGES_ASSET,
+        deps=[dg.AssetKey([MART_SCHEMA, table]) for table in tables],
+        group_name=GROUP,
+        kinds={"duckdb"},
+        description="Fingerprint of each zone's mart rows after the refresh, to publish the "
+        "changed zones first.",
+    )
+    def zone_mart_changes(warehouse: WarehouseResource) -> dg.MaterializeResult:
+        codes = [zone.code for zone in zones]
+        if settings.is_production:
+            # NOTE: production computes no fingerprint, so its zones publish in declared order.
+            return dg.MaterializeResult(metadata={FINGERPRINTS_METADATA: dg.MetadataValue.json({})})
+        with warehouse.connect() as connection:
+            fingerprints = warehouse_fingerprints(connection, codes)
+        return dg.MaterializeResult(
+            metadata={FINGERPRINTS_METADATA: dg.MetadataValue.json(fingerprints)}
+        )
+
+    @dg.asset(
         name="zone_candidate",
         partitions_def=partitions,
         # dagster-dbt's default key for a model with a configured schema is [schema, model].
@@ -181,6 +210,7 @@ def build_gate_definitions(
                 "row_counts": dg.MetadataValue.json(audit.row_counts),
                 "checks_failed": dg.MetadataValue.json(failed),
                 "audit_scope": audit.audit_scope,
+                CONTENT_FINGERPRINT_METADATA: audit.content_fingerprint,
                 "report_path": dg.MetadataValue.path(str(audit.report_path)),
             }
         )
@@ -216,8 +246,9 @@ def build_gate_definitions(
                 "target": str(target),
                 "published_at": entry.published_at.isoformat(timespec="seconds"),
                 "audit_run_id": record["run_id"],
+                CONTENT_FINGERPRINT_METADATA: record.get(CONTENT_FINGERPRINT_METADATA) or "",
                 "row_counts": dg.MetadataValue.json(entry.row_counts),
             }
         )
 
-    return dg.Definitions(assets=[zone_candidate, zone_mart])
+    return dg.Definitions(assets=[zone_mart_changes, zone_candidate, zone_mart])

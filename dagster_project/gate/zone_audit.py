@@ -31,6 +31,7 @@ from dagster_project.gate.checks import (
     check_reconciliation,
     check_volume,
 )
+from dagster_project.gate.fingerprint import CONTENT_FINGERPRINT_METADATA, candidate_fingerprint
 from dagster_project.gate.report import REPORTS_DIRNAME, render_report, write_report
 from dagster_project.gate.suites import MartSuite
 from dagster_project.gate.validation import SuiteValidator, suite_parameters
@@ -71,6 +72,7 @@ class ZoneAudit:
     report_path: Path | None = None
     audit_scope: str = FULL_AUDIT
     suites_fingerprint: str | None = None
+    content_fingerprint: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -159,6 +161,7 @@ def _audit_zone(
             raise CandidateError(
                 f"no table in schema {MART_SCHEMA} of {warehouse.describe()}: run dbt first"
             )
+        content = candidate_fingerprint(connection, tables)
         unaudited = sorted(set(tables) - set(suites))
         if unaudited:
             raise CandidateError(
@@ -216,6 +219,7 @@ def _audit_zone(
         watermarks,
         audit_scope=FULL_AUDIT if baseline is None else CHANGED_ROWS_AUDIT,
         suites_fingerprint=fingerprint,
+        content_fingerprint=content,
     )
     html = render_report(
         zone_code, run_id, now.isoformat(timespec="seconds"), checks, expectations_by_table
@@ -251,6 +255,7 @@ def write_audit_record(audit: ZoneAudit) -> None:
         "source_watermarks": audit.source_watermarks,
         "audit_scope": audit.audit_scope,
         "suites_fingerprint": audit.suites_fingerprint,
+        CONTENT_FINGERPRINT_METADATA: audit.content_fingerprint,
         "report_path": str(audit.report_path),
         "candidate_fingerprint": _fingerprint(audit.candidate),
     }

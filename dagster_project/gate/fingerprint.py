@@ -1,0 +1,81 @@
+"""Fingerprints of each zone's mart rows, to tell which zones changed since their last publish.
+
+A zone's fingerprint is a SHA-256 over, for every mart table, the count and the sum of the row
+hashes of the zone's rows (every row of a table without a zone_code column). The refresh job
+computes it per zone from the warehouse, the zone's audit from its candidate before anything is
+quarantined, and the publish sensor starts the zones whose fingerprint moved first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import duckdb
+
+from dagster_project.gate.candidate import MART_SCHEMA, ZONE_COLUMN, quote_identifier
+
+# The refresh job's asset that records every zone's fingerprint, and the metadata keys that carry
+# the fingerprints there and on each zone_mart materialization.
+CHANGES_ASSET = "zone_mart_changes"
+FINGERPRINTS_METADATA = "zone_fingerprints"
+CONTENT_FINGERPRINT_METADATA = "content_fingerprint"
+
+# The row count and the sum of the row hashes of relation ``t``, as text.
+DIGEST = "count(*)::VARCHAR || ':' || coalesce(sum(hash(t)), 0)::VARCHAR"
+
+
+def combine(digests: dict[str, str]) -> str:
+    """Return the fingerprint of a zone from the digest of each of its tables."""
+    lines = "\n".join(f"{table}:{digests[table]}" for table in sorted(digests))
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def _columns(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
+    rows = connection.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
+        [schema, table],
+    ).fetchall()
+    return {name for (name,) in rows}
+
+
+def warehouse_fingerprints(
+    connection: duckdb.DuckDBPyConnection, zone_codes: list[str]
+) -> dict[str, str]:
+    """Return the fingerprint of each zone from the warehouse's marts schema."""
+    tables = [
+        name
+        for (name,) in connection.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_catalog = current_database() AND table_schema = ? ORDER BY table_name",
+            [MART_SCHEMA],
+        ).fetchall()
+    ]
+    digests: dict[str, dict[str, str]] = {code: {} for code in zone_codes}
+    for table in tables:
+        relation = f"{MART_SCHEMA}.{quote_identifier(table)}"
+        if ZONE_COLUMN in _columns(connection, MART_SCHEMA, table):
+            per_zone = dict(
+                connection.execute(
+                    f"SELECT {ZONE_COLUMN}, {DIGEST} FROM {relation} AS t GROUP BY {ZONE_COLUMN}"
+                ).fetchall()
+            )
+            for code in zone_codes:
+                digests[code][table] = per_zone.get(code, "0:0")
+        else:
+            shared = connection.execute(f"SELECT {DIGEST} FROM {relation} AS t").fetchall()[0][0]
+            for code in zone_codes:
+                digests[code][table] = shared
+    return {code: combine(digests[code]) for code in zone_codes}
+
+
+def candidate_fingerprint(connection: duckdb.DuckDBPyConnection, tables: list[str]) -> str:
+    """Return the fingerprint of a freshly copied candidate, whose tables hold one zone's rows."""
+    return combine(
+        {
+            table: connection.execute(
+                f"SELECT {DIGEST} FROM {quote_identifier(table)} AS t"
+            ).fetchall()[0][0]
+            for table in tables
+        }
+    )
