@@ -17,6 +17,9 @@ from dagster_project.extract.assets import RECONCILE_TAG
 from dagster_project.pipeline import PUBLISH_JOB, REFRESH_JOB
 from dagster_project.zones import Zone
 
+# Errors raised by this package, as opposed to those of Dagster, DuckDB or dbt, start with it.
+PACKAGE = __name__.split(".")[0]
+
 # The console shows INFO and above: step starts, counts and errors, without the DEBUG events that
 # the Dagster UI keeps for each run anyway.
 CONSOLE_AT_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
@@ -48,15 +51,23 @@ class PipelineOutcome:
         return self.refresh_succeeded and all(zone.published for zone in self.zones)
 
 
-def _failure_message(result: dg.ExecuteInProcessResult) -> str:
-    """Return the first failed step and the error that caused it, without Dagster's wrappers."""
+def failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """Return the first failed step and the error that caused it, without Dagster's wrappers.
+
+    The error named is the outermost one raised by this package (a LoadError that wraps DuckDB's
+    out-of-memory error, for instance), else the innermost cause.
+    """
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            error = event.step_failure_data.error
-            # Dagster wraps the asset's own exception; the innermost cause names the problem.
-            while error.cause is not None:
-                error = error.cause
-            return f"step {event.step_key}: {error.cls_name}: {error.message.strip()}"
+            chain = [event.step_failure_data.error]
+            while chain[-1].cause is not None:
+                chain.append(chain[-1].cause)
+            error = next((e for e in chain if e.message.startswith(f"{PACKAGE}.")), chain[-1])
+            # The message starts with the exception's qualified class name, as Python prints it.
+            qualified, _, text = error.message.strip().partition(": ")
+            if not qualified.endswith(error.cls_name):
+                text = error.message.strip()
+            return f"step {event.step_key}: {error.cls_name}: {text}"
     return "the run failed; open it in the Dagster UI for details"
 
 
@@ -157,7 +168,7 @@ def run_pipeline(
     outcome = PipelineOutcome(
         refresh_run_id=refresh.run_id,
         refresh_succeeded=refresh.success,
-        refresh_error=None if refresh.success else _failure_message(refresh),
+        refresh_error=None if refresh.success else failure_message(refresh),
         refresh_seconds=refresh_seconds,
         zones=[],
     )

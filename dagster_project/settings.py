@@ -69,6 +69,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
                 "ZONE_MARTS_MODE=production needs WAREHOUSE_URL=postgresql://... "
                 "(the PostgreSQL database that holds the warehouse and the zone schemas)."
             )
+    # Read here too, so a bad value stops a command before its run starts.
+    extract_memory_limit(env)
     return Settings(
         mode=mode,
         source_url=source_url,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dagster_project.extract.loader import LoadError
-from dagster_project.settings import EXTRACT_MEMORY_LIMIT_VARIABLE, SettingsError
+from dagster_project.settings import EXTRACT_MEMORY_LIMIT_VARIABLE, SettingsError, load_settings
 
 pytest.register_assert_rewrite("extract_support")
 from extract_support import extract, landed  # noqa: E402
@@ -53,3 +53,8 @@ def test_invalid_memory_limit_rejected(sqlite_source, warehouse, monkeypatch):
     monkeypatch.setenv(EXTRACT_MEMORY_LIMIT_VARIABLE, "lots")
     with pytest.raises(SettingsError, match=f"{EXTRACT_MEMORY_LIMIT_VARIABLE}='lots' is invalid"):
         extract("lines", sqlite_source, warehouse)
+
+
+def test_settings_reject_invalid_memory_limit():
+    with pytest.raises(SettingsError, match=EXTRACT_MEMORY_LIMIT_VARIABLE):
+        load_settings({EXTRACT_MEMORY_LIMIT_VARIABLE: "10XB"})
