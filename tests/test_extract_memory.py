@@ -58,3 +58,13 @@ def test_invalid_memory_limit_rejected(sqlite_source, warehouse, monkeypatch):
 def test_settings_reject_invalid_memory_limit():
     with pytest.raises(SettingsError, match=EXTRACT_MEMORY_LIMIT_VARIABLE):
         load_settings({EXTRACT_MEMORY_LIMIT_VARIABLE: "10XB"})
+
+
+def test_limit_below_memory_in_use_names_setting(sqlite_source, warehouse, monkeypatch):
+    sqlite_source.run(LINES, FILL.format(last=99))
+    monkeypatch.setenv(EXTRACT_MEMORY_LIMIT_VARIABLE, "0GB")
+    with pytest.raises(LoadError, match=f"table 'lines'.*Raise {EXTRACT_MEMORY_LIMIT_VARIABLE}"):
+        extract("lines", sqlite_source, warehouse)
+    assert landed(
+        warehouse, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'lines'"
+    ) == [(0,)]

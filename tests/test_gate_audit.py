@@ -31,6 +31,7 @@ from dagster_project.gate.zone_audit import (
     read_passed_audit,
 )
 from dagster_project.publish.embedded import publish_candidate, published_path
+from dagster_project.publish.log import PublishLogError
 
 
 @pytest.fixture
@@ -393,3 +394,21 @@ def test_fingerprints_show_which_zones_changed(setup):
     assert audit.content_fingerprint == before["hdf"]
     assert [zone for zone in ZONE_CODES if one_zone[zone] != before[zone]] == ["hdf"]
     assert all(shared[zone] != one_zone[zone] for zone in ZONE_CODES)
+
+
+def test_future_full_audit_does_not_count(setup):
+    warehouse, marts_dir, suites = setup
+    run_zone(warehouse, marts_dir, suites, "idf", "run-1")
+    with duckdb.connect(str(published_path(marts_dir, "idf"))) as mart:
+        mart.execute("UPDATE _publish_log SET published_at = TIMESTAMPTZ '2099-01-01 00:00+00'")
+    audit = run_zone(warehouse, marts_dir, suites, "idf", "run-2")
+    assert audit.audit_scope == "all rows"
+
+
+def test_damaged_published_mart_is_named(setup):
+    warehouse, marts_dir, suites = setup
+    run_zone(warehouse, marts_dir, suites, "idf", "run-1")
+    target = published_path(marts_dir, "idf")
+    target.write_bytes(b"not a database")
+    with pytest.raises(PublishLogError, match=f"cannot read the published mart {target}"):
+        run_zone(warehouse, marts_dir, suites, "idf", "run-2")

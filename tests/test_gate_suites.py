@@ -142,3 +142,42 @@ def test_missing_column_fails_with_error(tmp_path):
     outcomes, _ = SuiteValidator().validate(load_suite(path), frame, {})
     assert not outcomes[0].success
     assert "absent" in outcomes[0].error
+
+
+@pytest.mark.parametrize(
+    ("expectations", "meta", "message"),
+    [
+        (
+            [
+                {
+                    "type": "expect_column_values_to_be_between",
+                    "kwargs": {"column": "a", "min_valu": 0},
+                }
+            ],
+            None,
+            "invalid suite",
+        ),
+        ({"type": "expect_column_values_to_not_be_null"}, None, "must be a list"),
+        (
+            [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "a"}}],
+            {"max_quarantine_share": True},
+            "max_quarantine_share=True",
+        ),
+        (
+            [
+                {
+                    "type": "expect_column_values_to_be_unique",
+                    "kwargs": {"column": "a"},
+                    "meta": {"on_failure": "quarantine"},
+                }
+            ],
+            None,
+            "needs a row expectation",
+        ),
+    ],
+)
+def test_invalid_suite_names_its_file(tmp_path, expectations, meta, message):
+    path = write_suite(tmp_path, "t", expectations, meta)
+    with pytest.raises(SuiteError, match=message) as raised:
+        load_suite(path)
+    assert str(path) in str(raised.value)

@@ -109,9 +109,13 @@ def load_suite(path: Path) -> MartSuite:
         document = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
         raise SuiteError(f"{path}: invalid JSON ({error})") from error
+    if not isinstance(document, dict):
+        raise SuiteError(f"{path}: expected a JSON object with 'name' and 'expectations'")
     raw_expectations = document.get("expectations") or []
+    if not isinstance(raw_expectations, list):
+        raise SuiteError(f"{path}: 'expectations' must be a list of expectations")
     for position, expectation in enumerate(raw_expectations):
-        if "type" not in expectation:
+        if not isinstance(expectation, dict) or "type" not in expectation:
             raise SuiteError(f"{path}: expectation #{position + 1} has no 'type'")
     # GX logs and drops an expectation whose type or arguments are invalid instead of raising,
     # so a typo would silently remove a check: compare the counts.
@@ -120,6 +124,9 @@ def load_suite(path: Path) -> MartSuite:
     gx_logger.setLevel(logging.CRITICAL)
     try:
         suite = gx.ExpectationSuite(**document)
+    except (TypeError, ValueError) as error:
+        # pydantic's ValidationError, raised for invalid kwargs, is a ValueError.
+        raise SuiteError(f"{path}: invalid suite ({error})") from error
     finally:
         gx_logger.setLevel(previous_level)
     if len(suite.expectations) != len(raw_expectations):
@@ -162,7 +169,7 @@ def load_suite(path: Path) -> MartSuite:
             None if columns is None or table_columns is None else table_columns | set(columns)
         )
     share = (document.get("meta") or {}).get("max_quarantine_share", DEFAULT_MAX_QUARANTINE_SHARE)
-    if not isinstance(share, int | float) or not 0 <= share <= 1:
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
         raise SuiteError(f"{path}: meta.max_quarantine_share={share!r} must be between 0 and 1")
     return MartSuite(
         table=path.stem,

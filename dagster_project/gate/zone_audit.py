@@ -102,10 +102,9 @@ def changed_rows_baseline(
     baseline = read_audit_baseline(path)
     if baseline is None or baseline.suites_fingerprint != fingerprint:
         return None
-    if (
-        baseline.last_full_audit_at is None
-        or now - baseline.last_full_audit_at > FULL_AUDIT_INTERVAL
-    ):
+    last_full = baseline.last_full_audit_at
+    # A full audit dated in the future (a clock that was fast) does not count.
+    if last_full is None or not timedelta(0) <= now - last_full <= FULL_AUDIT_INTERVAL:
         return None
     return path
 

@@ -55,11 +55,24 @@ class AuditBaseline:
     last_full_audit_at: datetime | None
 
 
+class PublishLogError(RuntimeError):
+    """The published mart of a zone exists but its publish log cannot be read."""
+
+
 def _open_log(published_path: Path) -> duckdb.DuckDBPyConnection | None:
-    """Open a published mart read-only, or return None when it has no publish log."""
+    """Open a published mart read-only, or return None when it has no publish log.
+
+    Raise PublishLogError, naming the file, when it is not a readable DuckDB database.
+    """
     if not published_path.exists():
         return None
-    connection = duckdb.connect(str(published_path), read_only=True)
+    try:
+        connection = duckdb.connect(str(published_path), read_only=True)
+    except duckdb.Error as error:
+        raise PublishLogError(
+            f"cannot read the published mart {published_path} ({error}). Restore it from a "
+            "backup, or move it away so that the zone is published afresh after a full audit"
+        ) from error
     has_log = connection.execute(
         "select count(*) from information_schema.tables "
         "where table_schema = 'main' and table_name = ?",
@@ -106,16 +119,18 @@ def read_audit_baseline(published_path: Path) -> AuditBaseline | None:
                 [PUBLISH_LOG_TABLE],
             ).fetchall()
         }
-        if "suites_fingerprint" not in columns:
+        if not {"suites_fingerprint", "audit_scope"} <= columns:
             return None
-        fingerprint, last_full = connection.execute(
-            f"select arg_max(suites_fingerprint, published_at), "
-            f"max(published_at) filter (where audit_scope = ?) from {PUBLISH_LOG_TABLE}",
+        latest = connection.execute(
+            f"select suites_fingerprint from {PUBLISH_LOG_TABLE} order by published_at desc limit 1"
+        ).fetchall()
+        last_full = connection.execute(
+            f"select max(published_at) from {PUBLISH_LOG_TABLE} where audit_scope = ?",
             [FULL_AUDIT],
-        ).fetchall()[0]
+        ).fetchall()[0][0]
     finally:
         connection.close()
-    return AuditBaseline(fingerprint, last_full)
+    return AuditBaseline(latest[0][0] if latest else None, last_full)
 
 
 def write_publish_log(
