@@ -136,6 +136,28 @@ def test_reconcile_deletes_hard_deleted_rows(source, warehouse):
     assert landed(warehouse, "SELECT count(*) FROM raw.orders") == [(18,)]
 
 
+def test_reconcile_reloads_restored_old_row(source, warehouse):
+    values = ", ".join(f"({i}, 'open', '2026-01-01T10:00Z')" for i in range(1, 21))
+    source.run(
+        "CREATE TABLE orders (order_id INTEGER PRIMARY KEY, status TEXT, updated_at TIMESTAMPTZ)",
+        f"INSERT INTO orders VALUES {values}",
+        "INSERT INTO orders VALUES (21, 'open', '2026-03-01T10:00Z')",
+    )
+    extract("orders", source, warehouse, reconcile=True)
+    source.run("DELETE FROM orders WHERE order_id = 5")
+    extract("orders", source, warehouse, reconcile=True)
+    # Restored from a backup: the row comes back with its old cursor, below the watermark.
+    source.run("INSERT INTO orders VALUES (5, 'restored', '2026-01-01T10:00Z')")
+    incremental = extract("orders", source, warehouse)
+    reconciled = extract("orders", source, warehouse, reconcile=True)
+    assert incremental.inserted == 0
+    assert reconciled.reloaded_missing_keys == 1
+    assert reconciled.inserted == 1
+    assert reconciled.updated == 0
+    assert landed(warehouse, "SELECT status FROM raw.orders WHERE order_id = 5") == [("restored",)]
+    assert landed(warehouse, "SELECT count(*) FROM raw.orders") == [(21,)]
+
+
 def test_reconcile_guard_rejects_mass_delete(source, warehouse):
     values = ", ".join(f"({i}, 'open', '2026-01-01T10:00Z')" for i in range(1, 21))
     source.run(

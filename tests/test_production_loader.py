@@ -164,3 +164,20 @@ def test_reconcile_deletes_and_guards(postgres_source, pg_warehouse, warehouse_u
     allowed = extract("orders", postgres_source, pg_warehouse, reconcile=True, max_delete_share=0.2)
     assert allowed.deleted == 3
     assert landed(warehouse_url, "SELECT count(*) FROM raw.orders") == [(17,)]
+
+
+def test_reconcile_reloads_restored_row(postgres_source, pg_warehouse, warehouse_url):
+    fill_orders(postgres_source)
+    extract("orders", postgres_source, pg_warehouse)
+    postgres_source.run(
+        # A copy from an old backup: its cursor is far below the watermark.
+        "CREATE TABLE restored AS SELECT order_id, status, timestamptz '2025-06-01T10:00Z' "
+        "AS updated_at FROM orders WHERE order_id = 7",
+        "DELETE FROM orders WHERE order_id = 7",
+    )
+    extract("orders", postgres_source, pg_warehouse, reconcile=True)
+    postgres_source.run("INSERT INTO orders SELECT * FROM restored")
+    reconciled = extract("orders", postgres_source, pg_warehouse, reconcile=True)
+    assert reconciled.reloaded_missing_keys == 1
+    assert reconciled.inserted == 1
+    assert landed(warehouse_url, "SELECT count(*) FROM raw.orders WHERE order_id = 7") == [(1,)]

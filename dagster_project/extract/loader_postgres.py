@@ -25,7 +25,7 @@ from dagster_project.extract.loader import (
 )
 from dagster_project.extract.merge import DIFF, LATEST, STAGE, changed_condition
 from dagster_project.extract.postgres_types import landing_type, postgres_type
-from dagster_project.extract.reconcile import check_delete_share
+from dagster_project.extract.reconcile import absent_condition, check_delete_share
 from dagster_project.extract.schema_change import SchemaPlan, plan_schema_change
 from dagster_project.extract.sql import column_list, keys_equal, quote_identifier, quote_literal
 
@@ -280,10 +280,11 @@ class PostgresLoader:
 
     def delete_missing_keys(
         self, spec: TableSpec, key_columns: list[SourceColumn], keys: pa.RecordBatchReader
-    ) -> tuple[int, int]:
-        """Delete landing rows whose key is not in ``keys``; return (deleted, rows before).
+    ) -> tuple[int, int, int]:
+        """Delete landing rows whose key is not in ``keys``.
 
-        Raises ``MassDeleteRefused``, deleting nothing, when the share is above the limit.
+        Return (deleted, rows before, source keys the landing table lacks). Raises
+        ``MassDeleteRefused``, deleting nothing, when the share is above the limit.
         """
         target = raw_table(spec.name)
         missing = (
@@ -301,10 +302,13 @@ class PostgresLoader:
             check_delete_share(spec, gone, total)
             if gone:
                 self._execute(f"DELETE FROM {target} WHERE {missing}")
+            absent = self._fetchall(
+                f"SELECT count(*) FROM {SOURCE_KEYS} AS k WHERE {absent_condition(spec, target)}"
+            )[0][0]
             self.connection.commit()
         except BaseException:
             self.connection.rollback()
             raise
         finally:
             self._drop_temporary(BATCHES, SOURCE_KEYS)
-        return gone, total
+        return gone, total, absent

@@ -35,15 +35,23 @@ def check_delete_share(spec: TableSpec, gone: int, total: int) -> None:
         )
 
 
+def absent_condition(spec: TableSpec, target: str) -> str:
+    """Condition true for a source key ``k`` that the landing table ``target`` lacks."""
+    return (
+        f"NOT EXISTS (SELECT 1 FROM {target} AS t WHERE {keys_equal(spec.primary_key, 'k', 't')})"
+    )
+
+
 def delete_missing_keys(
     connection: duckdb.DuckDBPyConnection,
     spec: TableSpec,
     key_columns: list[SourceColumn],
     keys: pa.RecordBatchReader,
-) -> tuple[int, int]:
-    """Delete landing rows whose key is not in ``keys``; return (deleted, rows before).
+) -> tuple[int, int, int]:
+    """Delete landing rows whose key is not in ``keys``.
 
-    Raises ``MassDeleteRefused``, deleting nothing, when the share is above the limit.
+    Return (deleted, rows before, source keys the landing table lacks). Raises
+    ``MassDeleteRefused``, deleting nothing, when the share is above the limit.
     """
     target = raw_table(spec.name)
     missing = (
@@ -63,6 +71,9 @@ def delete_missing_keys(
             check_delete_share(spec, gone, total)
             if gone:
                 connection.execute(f"DELETE FROM {target} WHERE {missing}")
+            absent = connection.execute(
+                f"SELECT count(*) FROM {SOURCE_KEYS} AS k WHERE {absent_condition(spec, target)}"
+            ).fetchall()[0][0]
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
@@ -70,4 +81,4 @@ def delete_missing_keys(
         finally:
             connection.unregister(BATCHES)
             connection.execute(f"DROP TABLE IF EXISTS {SOURCE_KEYS}")
-    return gone, total
+    return gone, total, absent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -34,6 +35,8 @@ class ExtractResult:
     schema_changes: tuple[str, ...]
     seconds: float
     future_cursor_rows: int = 0
+    reloaded_missing_keys: int = 0
+    """Source keys the reconciliation found missing in the warehouse, reloaded by a full read."""
 
     def as_metadata(self) -> dict:
         values = asdict(self)
@@ -146,14 +149,31 @@ def extract_table(
     loaded = loader.load(
         spec, columns, plan, source.read_rows(spec, columns, cursor_filter), ceiling
     )
-    deleted = 0
+    deleted = absent = 0
     if reconcile and spec.reconciles_deletes:
         key_columns = [column for column in columns if column.name in spec.primary_key]
         keys = source.read_rows(spec, key_columns, None)
         if isinstance(loader, PostgresLoader):
-            deleted, _ = loader.delete_missing_keys(spec, key_columns, keys)
+            deleted, _, absent = loader.delete_missing_keys(spec, key_columns, keys)
         else:
-            deleted, _ = delete_missing_keys(connection, spec, key_columns, keys)
+            deleted, _, absent = delete_missing_keys(connection, spec, key_columns, keys)
+    if absent:
+        # Source rows the cursor filter cannot reach: restored from a backup or inserted again
+        # with a cursor below the watermark. A full read merges them; unchanged rows stay as
+        # they are.
+        again = loader.load(
+            spec,
+            columns,
+            loader.plan(spec, columns),
+            source.read_rows(spec, columns, None),
+            ceiling,
+        )
+        loaded = dataclasses.replace(
+            loaded,
+            rows_read=loaded.rows_read + again.rows_read,
+            inserted=loaded.inserted + again.inserted,
+            updated=loaded.updated + again.updated,
+        )
     return ExtractResult(
         table=spec.name,
         rows_read=loaded.rows_read,
@@ -166,4 +186,5 @@ def extract_table(
         schema_changes=loaded.schema_changes,
         seconds=time.perf_counter() - started,
         future_cursor_rows=loaded.future_cursor_rows,
+        reloaded_missing_keys=absent,
     )
