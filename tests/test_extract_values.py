@@ -69,6 +69,29 @@ def test_timestamptz_independent_of_session_zone(postgres_source, warehouse):
     assert in_new_york == in_utc
 
 
+def test_postgres_infinite_dates_land_as_infinity(postgres_source, warehouse):
+    postgres_source.run(
+        "CREATE TABLE contracts (contract_id INTEGER PRIMARY KEY, valid_to DATE, "
+        "ends_at TIMESTAMP, signed_at TIMESTAMPTZ, updated_at TIMESTAMPTZ NOT NULL)",
+        "INSERT INTO contracts VALUES "
+        "(1, 'infinity', 'infinity', 'infinity', '2026-01-01 10:00+00'), "
+        "(2, '-infinity', '-infinity', '-infinity', '2026-01-01 10:00+00'), "
+        "(3, '2026-12-31', '2026-12-31 23:59:59.999999', '0001-01-01 00:00+00', "
+        "'2026-01-01 10:00+00')",
+    )
+    extract("contracts", postgres_source, warehouse)
+    rows = landed(
+        warehouse,
+        "SELECT contract_id, CAST(valid_to AS VARCHAR), CAST(ends_at AS VARCHAR), "
+        "CAST(signed_at AS VARCHAR) FROM raw.contracts ORDER BY 1",
+    )
+    assert rows == [
+        (1, "infinity", "infinity", "infinity"),
+        (2, "-infinity", "-infinity", "-infinity"),
+        (3, "2026-12-31", "2026-12-31 23:59:59.999999", "0001-01-01 00:00:00+00"),
+    ]
+
+
 def test_sqlite_offsets_land_in_utc(sqlite_source, warehouse):
     sqlite_source.run(
         "CREATE TABLE events (event_id INTEGER PRIMARY KEY, naive DATETIME, "

@@ -15,7 +15,7 @@ from typing import Protocol
 import duckdb
 import pyarrow as pa
 
-from dagster_project.extract.columns import LOADED_AT, SourceColumn
+from dagster_project.extract.columns import LOADED_AT, TIMESTAMPTZ, SourceColumn
 from dagster_project.extract.declaration import TableSpec
 from dagster_project.extract.merge import (
     DIFF,
@@ -76,12 +76,41 @@ def raw_table(table: str) -> str:
     return f"{RAW_SCHEMA}.{quote_identifier(table)}"
 
 
+# PostgreSQL's ADBC driver shifts dates and timestamps from PostgreSQL's epoch (2000-01-01) to
+# Arrow's (1970-01-01) without checking for infinity, so 'infinity' and '-infinity' arrive as
+# these overflowed values (days, microseconds), millions of years BC, which no real row holds.
+SHIFTED_INFINITY = {
+    "DATE": ("CAST({value} AS DATE) - DATE '1970-01-01'", -2147472692, -2147472691),
+    "TIMESTAMP": (
+        "epoch_us(CAST({value} AS TIMESTAMP))",
+        -9222425352054775809,
+        -9222425352054775808,
+    ),
+    TIMESTAMPTZ: (
+        f"epoch_us(CAST({{value}} AS {TIMESTAMPTZ}))",
+        -9222425352054775809,
+        -9222425352054775808,
+    ),
+}
+
+
+def cast_expression(column: SourceColumn) -> str:
+    """Cast a streamed column to its landing type, restoring shifted infinities in dates."""
+    value = quote_identifier(column.name)
+    cast = f"CAST({value} AS {column.landing_type})"
+    if column.landing_type not in SHIFTED_INFINITY:
+        return cast
+    offset, positive, negative = SHIFTED_INFINITY[column.landing_type]
+    measure = offset.format(value=value)
+    return (
+        f"CASE {measure} WHEN {positive} THEN CAST('infinity' AS {column.landing_type}) "
+        f"WHEN {negative} THEN CAST('-infinity' AS {column.landing_type}) ELSE {cast} END"
+    )
+
+
 def cast_select(columns: list[SourceColumn], relation: str) -> str:
     """SELECT that casts each streamed column to its landing type (a no-op when it matches)."""
-    casts = ", ".join(
-        f"CAST({quote_identifier(c.name)} AS {c.landing_type}) AS {quote_identifier(c.name)}"
-        for c in columns
-    )
+    casts = ", ".join(f"{cast_expression(c)} AS {quote_identifier(c.name)}" for c in columns)
     return f"SELECT {casts} FROM {relation}"
 
 
