@@ -22,6 +22,8 @@ MODES = ("embedded", "production")
 
 EXTRACT_MEMORY_LIMIT_VARIABLE = "ZONE_MARTS_EXTRACT_MEMORY_LIMIT"
 DEFAULT_EXTRACT_MEMORY_LIMIT = "256MB"
+GATE_MEMORY_LIMIT_VARIABLE = "ZONE_MARTS_GATE_MEMORY_LIMIT"
+DEFAULT_GATE_MEMORY_LIMIT = "512MB"
 
 
 class SettingsError(ValueError):
@@ -71,6 +73,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             )
     # Read here too, so a bad value stops a command before its run starts.
     extract_memory_limit(env)
+    gate_memory_limit(env)
     return Settings(
         mode=mode,
         source_url=source_url,
@@ -81,13 +84,22 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     )
 
 
-def extract_memory_limit(environ: dict[str, str] | None = None) -> str:
-    """Return the memory an extraction may use in the embedded warehouse, as a DuckDB size."""
+def memory_limit(variable: str, default: str, environ: dict[str, str] | None = None) -> str:
+    """Return the DuckDB memory limit set by ``variable`` (or ``default``), checked."""
     env = os.environ if environ is None else environ
-    value = env.get(EXTRACT_MEMORY_LIMIT_VARIABLE, DEFAULT_EXTRACT_MEMORY_LIMIT).strip()
+    value = env.get(variable, default).strip()
     if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", value, re.IGNORECASE):
         raise SettingsError(
-            f"{EXTRACT_MEMORY_LIMIT_VARIABLE}={value!r} is invalid: give a size such as "
-            f"{DEFAULT_EXTRACT_MEMORY_LIMIT} or 2GB."
+            f"{variable}={value!r} is invalid: give a size such as {default} or 2GB."
         )
     return value
+
+
+def extract_memory_limit(environ: dict[str, str] | None = None) -> str:
+    """Return the memory an extraction may use in the embedded warehouse."""
+    return memory_limit(EXTRACT_MEMORY_LIMIT_VARIABLE, DEFAULT_EXTRACT_MEMORY_LIMIT, environ)
+
+
+def gate_memory_limit(environ: dict[str, str] | None = None) -> str:
+    """Return the memory DuckDB may use to build and audit one zone's candidate."""
+    return memory_limit(GATE_MEMORY_LIMIT_VARIABLE, DEFAULT_GATE_MEMORY_LIMIT, environ)

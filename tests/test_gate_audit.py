@@ -412,3 +412,13 @@ def test_damaged_published_mart_is_named(setup):
     target.write_bytes(b"not a database")
     with pytest.raises(PublishLogError, match=f"cannot read the published mart {target}"):
         run_zone(warehouse, marts_dir, suites, "idf", "run-2")
+
+
+def test_gate_memory_cap_exceeded_names_setting(setup, monkeypatch):
+    warehouse, marts_dir, suites = setup
+    run_zone(warehouse, marts_dir, suites, "idf", "run-1")
+    before = digest(published_path(marts_dir, "idf"))
+    monkeypatch.setenv("ZONE_MARTS_GATE_MEMORY_LIMIT", "1MB")
+    with pytest.raises(CandidateError, match="Raise ZONE_MARTS_GATE_MEMORY_LIMIT"):
+        run_zone(warehouse, marts_dir, suites, "idf", "run-2")
+    assert digest(published_path(marts_dir, "idf")) == before

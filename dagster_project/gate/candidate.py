@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.settings import GATE_MEMORY_LIMIT_VARIABLE, gate_memory_limit
+
 MART_SCHEMA = "marts"
 CANDIDATES_DIRNAME = ".candidates"
 ZONE_COLUMN = "zone_code"
@@ -63,15 +65,26 @@ def remove_database_file(path: Path) -> None:
 def open_candidate(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """Create an empty candidate file and yield a read-write connection to it, in UTC.
 
+    DuckDB may use up to ZONE_MARTS_GATE_MEMORY_LIMIT, then spills to disk.
+
     On a clean exit the candidate is checkpointed, so the closed file needs no write-ahead log.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_database_file(path)
+    limit = gate_memory_limit()
     connection = duckdb.connect(str(path))
     try:
         connection.execute("SET TimeZone = 'UTC'")
+        connection.execute(f"SET memory_limit = '{limit}'")
         yield connection
         connection.execute("CHECKPOINT")
+    except duckdb.OutOfMemoryException as error:
+        raise CandidateError(
+            f"candidate {path}: building or auditing it needs more than the {limit} of memory "
+            f"it may use; the zone keeps its last published mart. Raise "
+            f"{GATE_MEMORY_LIMIT_VARIABLE} (for example to 2GB) and run it again. "
+            f"DuckDB error: {str(error).splitlines()[0]}"
+        ) from error
     finally:
         connection.close()
 
