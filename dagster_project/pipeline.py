@@ -16,6 +16,7 @@ from dagster_project.gate.fingerprint import (
     CHANGES_ASSET,
     CONTENT_FINGERPRINT_METADATA,
     FINGERPRINTS_METADATA,
+    LANDED_METADATA,
 )
 from dagster_project.resources import WAREHOUSE_RUN_TAGS
 from dagster_project.zones import Zone
@@ -64,23 +65,30 @@ def _metadata_value(metadata: dict, key: str) -> object:
     return getattr(entry, "value", entry)
 
 
-def changed_zones(instance: dg.DagsterInstance, refresh_run_id: str, zone_codes: list[str]) -> set:
-    """Return the zones whose mart rows differ from their last publish, per the refresh run.
+def publish_priorities(
+    instance: dg.DagsterInstance, refresh_run_id: str, zone_codes: list[str]
+) -> dict[str, int]:
+    """Return each zone's publish priority after a refresh run, from what that run recorded.
 
-    A zone never published, or published before fingerprints existed, counts as changed. An
-    empty set means the refresh recorded no fingerprint (production), so no zone comes first.
+    2: the refresh landed source rows that reach the zone's marts. 1: the zone's mart rows
+    differ from its last publish for another reason, such as a rolling window moving with time,
+    or the zone was never published with a fingerprint. 0: nothing changed, so the publish only
+    renews the zone's freshness. Without fingerprints (production) every zone gets 0.
     """
+    fingerprints: dict = {}
+    landed: dict = {}
     records = instance.get_records_for_run(
         refresh_run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
     ).records
-    fingerprints = {}
     for record in records:
         materialization = record.event_log_entry.asset_materialization
         if materialization and materialization.asset_key == dg.AssetKey(CHANGES_ASSET):
             fingerprints = _metadata_value(materialization.metadata, FINGERPRINTS_METADATA) or {}
-    changed = set()
+            landed = _metadata_value(materialization.metadata, LANDED_METADATA) or {}
+    priorities = {}
     for code in zone_codes:
         if code not in fingerprints:
+            priorities[code] = 0
             continue
         published = instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=dg.AssetKey(ZONE_MART_ASSET), asset_partitions=[code]),
@@ -93,16 +101,19 @@ def changed_zones(instance: dg.DagsterInstance, refresh_run_id: str, zone_codes:
             if published
             else None
         )
-        if previous != fingerprints[code]:
-            changed.add(code)
-    return changed
+        if landed.get(code, 0) > 0:
+            priorities[code] = 2
+        else:
+            priorities[code] = 1 if previous != fingerprints[code] else 0
+    return priorities
 
 
 def build_publish_sensor(refresh_job, publish_job, zones: list[Zone]) -> dg.SensorDefinition:
     """Request one publish run per zone each time a refresh run succeeds, changed zones first.
 
-    The run queue starts one warehouse run at a time, by priority then by age, so a zone whose
-    mart rows changed is published before the zones that only need their freshness renewed.
+    The run queue starts one warehouse run at a time, by priority then by age, so a zone that
+    received source changes is published before the zones whose rows changed only with time,
+    and those before the zones that only need their freshness renewed.
     """
     zone_codes = [zone.code for zone in zones]
 
@@ -112,18 +123,19 @@ def build_publish_sensor(refresh_job, publish_job, zones: list[Zone]) -> dg.Sens
         monitored_jobs=[refresh_job],
         request_job=publish_job,
         default_status=dg.DefaultSensorStatus.RUNNING,
+        # Every second of this interval is latency between a source change and its zone mart.
+        minimum_interval_seconds=5,
     )
     def publish_zones_after_refresh(context: dg.RunStatusSensorContext):
         refresh_run_id = context.dagster_run.run_id
-        changed = changed_zones(context.instance, refresh_run_id, zone_codes)
-        for code in sorted(zone_codes, key=lambda code: code not in changed):
+        priorities = publish_priorities(context.instance, refresh_run_id, zone_codes)
+        for code in sorted(zone_codes, key=lambda code: -priorities[code]):
             yield dg.RunRequest(
                 run_key=f"{refresh_run_id}:{code}",
                 partition_key=code,
                 tags={
                     "zone_marts/refresh_run_id": refresh_run_id,
-                    "zone_marts/changed": "true" if code in changed else "false",
-                    "dagster/priority": "1" if code in changed else "0",
+                    "dagster/priority": str(priorities[code]),
                 },
             )
 

@@ -20,7 +20,7 @@ from gate_warehouse import (
 
 import dagster_project.gate.audit as audit_module
 from dagster_project.gate.candidate import CandidateError, zone_lock
-from dagster_project.gate.fingerprint import warehouse_fingerprints
+from dagster_project.gate.fingerprint import rows_landed_since, warehouse_fingerprints
 from dagster_project.gate.suites import load_suite, load_suites
 from dagster_project.gate.validation import SuiteValidator
 from dagster_project.gate.warehouses import DuckDBWarehouse
@@ -422,3 +422,18 @@ def test_gate_memory_cap_exceeded_names_setting(setup, monkeypatch):
     with pytest.raises(CandidateError, match="Raise ZONE_MARTS_GATE_MEMORY_LIMIT"):
         run_zone(warehouse, marts_dir, suites, "idf", "run-2")
     assert digest(published_path(marts_dir, "idf")) == before
+
+
+def test_rows_landed_since_counts_per_zone(tmp_path):
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as connection:
+        connection.execute("SET TimeZone = 'UTC'")
+        connection.execute(
+            "CREATE SCHEMA marts; CREATE TABLE marts.fct_events AS SELECT * FROM (VALUES "
+            "('idf', TIMESTAMPTZ '2026-12-04 10:00+00'), "
+            "('idf', TIMESTAMPTZ '2026-12-04 12:00+00'), "
+            "('hdf', TIMESTAMPTZ '2026-12-04 09:00+00')) AS t (zone_code, loaded_at)"
+        )
+        landed = rows_landed_since(
+            connection, ["idf", "hdf", "ara"], datetime(2026, 12, 4, 11, tzinfo=UTC)
+        )
+    assert landed == {"idf": 1, "hdf": 0, "ara": 0}

@@ -24,11 +24,16 @@ def evaluate(sensor: dg.SensorDefinition, context) -> list:
     return list(result)
 
 
-def publish_requests(fingerprints: dict[str, str] | None, published: dict[str, str]) -> list:
+def publish_requests(
+    fingerprints: dict[str, str] | None,
+    published: dict[str, str],
+    landed: dict[str, int] | None = None,
+) -> list:
     """Evaluate the publish sensor after a stand-in refresh run.
 
-    The refresh run records ``fingerprints`` as zone_mart_changes did (none when None), and
-    ``published`` gives the content fingerprint of each zone's last zone_mart materialization.
+    The refresh run records ``fingerprints`` and ``landed`` rows as zone_mart_changes does (no
+    record when ``fingerprints`` is None), and ``published`` gives the content fingerprint of
+    each zone's last zone_mart materialization.
     """
     zones = load_zones()
     refresh_job, publish_job = build_jobs(zones)
@@ -37,7 +42,8 @@ def publish_requests(fingerprints: dict[str, str] | None, published: dict[str, s
     def record_changes():
         if fingerprints is not None:
             yield dg.AssetMaterialization(
-                asset_key="zone_mart_changes", metadata={"zone_fingerprints": fingerprints}
+                asset_key="zone_mart_changes",
+                metadata={"zone_fingerprints": fingerprints, "zone_rows_landed": landed or {}},
             )
         yield dg.Output(None)
 
@@ -76,15 +82,17 @@ def test_publish_sensor_puts_changed_zones_first():
     codes = [zone.code for zone in load_zones()]
     fingerprints = {code: f"new-{code}" for code in codes}
     fingerprints["idf"] = "same"
-    # idf is unchanged, hdf changed since its publish, the others were never published.
-    requests = publish_requests(fingerprints, {"idf": "same", "hdf": "old-hdf"})
+    published = {code: f"old-{code}" for code in codes}
+    published["idf"] = "same"
+    # Source rows landed for reunion; idf is unchanged; the others changed with time only.
+    requests = publish_requests(fingerprints, published, landed={"reunion": 3, "hdf": 0})
     order = [request.partition_key for request in requests]
     priorities = {request.partition_key: request.tags["dagster/priority"] for request in requests}
+    assert order[0] == "reunion"
     assert order[-1] == "idf"
-    assert sorted(order[:-1]) == sorted(code for code in codes if code != "idf")
+    assert priorities["reunion"] == "2"
     assert priorities["idf"] == "0"
-    assert {priorities[code] for code in codes if code != "idf"} == {"1"}
-    assert requests[0].tags["zone_marts/changed"] == "true"
+    assert {priorities[code] for code in codes if code not in ("idf", "reunion")} == {"1"}
 
 
 def test_source_change_sensor_fires_once_per_change(tmp_path):

@@ -49,6 +49,8 @@ from dagster_project.gate.fingerprint import (
     CHANGES_ASSET,
     CONTENT_FINGERPRINT_METADATA,
     FINGERPRINTS_METADATA,
+    LANDED_METADATA,
+    rows_landed_since,
     warehouse_fingerprints,
 )
 from dagster_project.gate.suites import load_suites, suite_tables
@@ -152,15 +154,23 @@ def build_gate_definitions(
         description="Fingerprint of each zone's mart rows after the refresh, to publish the "
         "changed zones first.",
     )
-    def zone_mart_changes(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    def zone_mart_changes(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
         codes = [zone.code for zone in zones]
         if settings.is_production:
             # NOTE: production computes no fingerprint, so its zones publish in declared order.
             return dg.MaterializeResult(metadata={FINGERPRINTS_METADATA: dg.MetadataValue.json({})})
+        record = context.instance.get_run_record_by_id(context.run_id)
+        started = record.start_time if record and record.start_time else 0.0
         with warehouse.connect() as connection:
             fingerprints = warehouse_fingerprints(connection, codes)
+            landed = rows_landed_since(connection, codes, datetime.fromtimestamp(started, UTC))
         return dg.MaterializeResult(
-            metadata={FINGERPRINTS_METADATA: dg.MetadataValue.json(fingerprints)}
+            metadata={
+                FINGERPRINTS_METADATA: dg.MetadataValue.json(fingerprints),
+                LANDED_METADATA: dg.MetadataValue.json(landed),
+            }
         )
 
     @dg.asset(

@@ -9,6 +9,7 @@ quarantined, and the publish sensor starts the zones whose fingerprint moved fir
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 import duckdb
 
@@ -18,6 +19,9 @@ from dagster_project.gate.candidate import MART_SCHEMA, ZONE_COLUMN, quote_ident
 # the fingerprints there and on each zone_mart materialization.
 CHANGES_ASSET = "zone_mart_changes"
 FINGERPRINTS_METADATA = "zone_fingerprints"
+LANDED_METADATA = "zone_rows_landed"
+# Mart column holding the time the extraction landed the row's source row.
+LOADED_AT_COLUMN = "loaded_at"
 CONTENT_FINGERPRINT_METADATA = "content_fingerprint"
 
 # The row count and the sum of the row hashes of relation ``t``, as text.
@@ -39,18 +43,20 @@ def _columns(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> 
     return {name for (name,) in rows}
 
 
+def _mart_tables(connection: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = connection.execute(
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_catalog = current_database() AND table_schema = ? ORDER BY table_name",
+        [MART_SCHEMA],
+    ).fetchall()
+    return [name for (name,) in rows]
+
+
 def warehouse_fingerprints(
     connection: duckdb.DuckDBPyConnection, zone_codes: list[str]
 ) -> dict[str, str]:
     """Return the fingerprint of each zone from the warehouse's marts schema."""
-    tables = [
-        name
-        for (name,) in connection.execute(
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_catalog = current_database() AND table_schema = ? ORDER BY table_name",
-            [MART_SCHEMA],
-        ).fetchall()
-    ]
+    tables = _mart_tables(connection)
     digests: dict[str, dict[str, str]] = {code: {} for code in zone_codes}
     for table in tables:
         relation = f"{MART_SCHEMA}.{quote_identifier(table)}"
@@ -79,3 +85,27 @@ def candidate_fingerprint(connection: duckdb.DuckDBPyConnection, tables: list[st
             for table in tables
         }
     )
+
+
+def rows_landed_since(
+    connection: duckdb.DuckDBPyConnection, zone_codes: list[str], since: datetime
+) -> dict[str, int]:
+    """Count, per zone, the mart rows whose source row the extraction landed at ``since`` or later.
+
+    A zone with such rows received a source change in this refresh. Other changes to a zone's
+    fingerprint come from the passing of time (a rolling demand window, days overdue).
+    """
+    landed = dict.fromkeys(zone_codes, 0)
+    for table in _mart_tables(connection):
+        columns = _columns(connection, MART_SCHEMA, table)
+        if not {ZONE_COLUMN, LOADED_AT_COLUMN} <= columns:
+            continue
+        rows = connection.execute(
+            f"SELECT {ZONE_COLUMN}, count(*) FROM {MART_SCHEMA}.{quote_identifier(table)} "
+            f"WHERE {LOADED_AT_COLUMN} >= ? GROUP BY {ZONE_COLUMN}",
+            [since],
+        ).fetchall()
+        for code, count in rows:
+            if code in landed:
+                landed[code] += count
+    return landed
