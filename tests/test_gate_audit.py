@@ -437,3 +437,17 @@ def test_rows_landed_since_counts_per_zone(tmp_path):
             connection, ["idf", "hdf", "ara"], datetime(2026, 12, 4, 11, tzinfo=UTC)
         )
     assert landed == {"idf": 1, "hdf": 0, "ara": 0}
+
+
+def test_infinite_date_fails_its_table_check(setup):
+    warehouse, marts_dir, suites = setup
+    execute(
+        warehouse,
+        "UPDATE marts.fct_shipments SET delivered_local_date = 'infinity' WHERE order_id = 3",
+    )
+    audits = {zone: run_zone(warehouse, marts_dir, suites, zone, "run-1") for zone in ZONE_CODES}
+    failed = failed_checks(audits["idf"])
+    assert list(failed) == ["suite_fct_shipments"]
+    assert failed["suite_fct_shipments"]["failed_expectations"] == ["values_readable"]
+    assert audits["hdf"].passed
+    assert not published_path(marts_dir, "idf").exists()

@@ -147,10 +147,13 @@ def audit_table(
     when only changed rows need the row expectations (see ``rows_to_audit``).
     """
     table = suite.table
-    row_outcomes, audited_rows = validate_rows(
-        connection, validator, suite, rows_to_audit(connection, table, published), parameters
-    )
-    outcomes = row_outcomes + validate_table(connection, validator, suite, parameters)
+    try:
+        row_outcomes, audited_rows = validate_rows(
+            connection, validator, suite, rows_to_audit(connection, table, published), parameters
+        )
+        outcomes = row_outcomes + validate_table(connection, validator, suite, parameters)
+    except duckdb.ConversionException as error:
+        return unreadable_table_check(table, zone_code, error), []
     row_count = count_rows(connection, table)
 
     blocking_failures = [o for o in outcomes if not o.success and o.on_failure == "block"]
@@ -202,6 +205,19 @@ def audit_table(
             f"maximum quarantine share {suite.max_quarantine_share:.2%}"
         )
     return CheckOutcome(suite_check_name(table), passed, description, metadata), outcomes
+
+
+def unreadable_table_check(table: str, zone_code: str, error: Exception) -> CheckOutcome:
+    """Return the failed check of a table with a value pandas cannot hold, such as infinity."""
+    message = str(error).splitlines()[0]
+    return CheckOutcome(
+        suite_check_name(table),
+        False,
+        f"table {table} holds a value that cannot be read for validation ({message}). An "
+        "infinite date or timestamp is the usual cause: correct it in the Base Opération or "
+        "in the model",
+        {"zone_code": zone_code, "table": table, "failed_expectations": ["values_readable"]},
+    )
 
 
 def missing_table_check(table: str, zone_code: str) -> CheckOutcome:
