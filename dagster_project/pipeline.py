@@ -111,9 +111,9 @@ def publish_priorities(
 def build_publish_sensor(refresh_job, publish_job, zones: list[Zone]) -> dg.SensorDefinition:
     """Request one publish run per zone each time a refresh run succeeds, changed zones first.
 
-    The run queue starts one warehouse run at a time, by priority then by age, so a zone that
-    received source changes is published before the zones whose rows changed only with time,
-    and those before the zones that only need their freshness renewed.
+    The run queue starts one warehouse run at a time, by priority then by age. A zone that
+    received source changes is therefore published first, then the zones whose rows changed only
+    with time, then those that only need their freshness renewed.
     """
     zone_codes = [zone.code for zone in zones]
 

@@ -147,7 +147,7 @@ def memory_limited(connection: duckdb.DuckDBPyConnection, table: str) -> Iterato
     limit = extract_memory_limit()
     previous = fetch_value(connection, "SELECT current_setting('memory_limit')")
     try:
-        # Inside the try: lowering the limit below what the database holds already fails too.
+        # Inside the try, because lowering the limit below the memory already in use fails too.
         connection.execute(f"SET memory_limit = '{limit}'")
         yield
     except duckdb.OutOfMemoryException as error:

@@ -121,9 +121,9 @@ def validate_table(
     if suite.table_suite is None:
         return []
     present = [name for name, _ in table_columns(connection, suite.table)]
-    wanted = present if suite.table_columns is None else suite.table_columns
+    needed = present if suite.table_columns is None else suite.table_columns
     columns = ", ".join(
-        [f"rowid AS {ROW_ID_COLUMN}"] + [quote_identifier(c) for c in wanted if c in present]
+        [f"rowid AS {ROW_ID_COLUMN}"] + [quote_identifier(c) for c in needed if c in present]
     )
     frame = connection.execute(f"SELECT {columns} FROM {quote_identifier(suite.table)}").df()
     row_ids = frame.pop(ROW_ID_COLUMN)
