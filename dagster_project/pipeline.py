@@ -25,7 +25,7 @@ REFRESH_JOB = "refresh"
 PUBLISH_JOB = "publish_zones"
 
 # The refresh covers extraction, the zone context and every dbt layer: all that the per-zone
-# candidates read. It ends with the fingerprint of each zone's mart rows.
+# candidates read. It ends with zone_mart_changes: each zone's fingerprint and rows landed.
 REFRESH_SELECTION = dg.AssetSelection.groups(
     "base_operation", "zone_context", "staging", "intermediate", "marts"
 ) | dg.AssetSelection.assets(CHANGES_ASSET)

@@ -137,7 +137,7 @@ def check_null_cursor(
 
 
 # Uncapped, DuckDB may use 80 % of the machine's memory, and hash tables grow with the table. Capped
-# at 256MB they spill to disk: a first load of 10M order lines peaked at 506 MB instead of 927 MB.
+# at 256MB they spill to disk: a first load of 10M order lines peaked near 500 MB, not 927 MB.
 @contextmanager
 def memory_limited(connection: duckdb.DuckDBPyConnection, table: str) -> Iterator[None]:
     """Cap the database's memory at the extraction limit for the block, then restore it.

@@ -3,7 +3,8 @@
 An incremental read by cursor never returns a deleted row, so on the nightly run (and on demand)
 every source key is streamed and compared. A guard rejects a reconciliation that would delete
 more than ``max_delete_share`` of the table, since that usually means a broken or truncated
-source rather than real deletes.
+source rather than real deletes. The comparison also counts source keys the landing table lacks,
+which the caller reloads (run.py).
 """
 
 from __future__ import annotations

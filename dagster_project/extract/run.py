@@ -173,6 +173,7 @@ def extract_table(
             rows_read=loaded.rows_read + again.rows_read,
             inserted=loaded.inserted + again.inserted,
             updated=loaded.updated + again.updated,
+            unchanged=loaded.unchanged + again.unchanged,
         )
     return ExtractResult(
         table=spec.name,

@@ -1,22 +1,23 @@
 """Dagster assets of the gate: ``zone_candidate`` (build and audit) and ``zone_mart`` (publish).
 
-A third, unpartitioned asset, ``zone_mart_changes``, ends the refresh job: it records each zone's
-fingerprint of mart rows (gate/fingerprint.py), so the publish sensor starts the changed zones
-first.
-
 Both are partitioned by zone code. ``zone_candidate`` carries one blocking check per suite plus
 ``volume`` and ``reconciliation``. When one fails, Dagster skips ``zone_mart`` for that zone in
 the same run, and the zone keeps its last published mart. Embedded, the mart is the file
 ``<marts_dir>/<zone>.duckdb``. In production (ZONE_MARTS_MODE=production) the marts are read
 from the PostgreSQL warehouse and the zone is published as the PostgreSQL schema ``<zone>``.
 
+A third, unpartitioned asset, ``zone_mart_changes``, ends the refresh job. It records each zone's
+fingerprint of mart rows and the number of its rows this refresh landed (gate/fingerprint.py),
+from which the publish sensor sets each zone's priority.
+
 Check metadata keys, stable for alerting: every check has ``zone_code`` and ``report_path`` (the
-zone's HTML audit report). Suite checks
-(``suite_<table>``) add ``table``, ``row_count``, ``rows_after_quarantine``,
-``evaluated_expectations``, ``successful_expectations``, ``failed_expectations`` (names),
-``quarantined_expectations``, ``quarantined_rows``, ``quarantine_share``,
-``max_quarantine_share``, ``failures`` (per failed expectation: name, type, on_failure,
-element_count, missing_count, unexpected_count, observed_value, unexpected_sample, error).
+zone's HTML audit report). Suite checks (``suite_<table>``) add ``table``, ``row_count``,
+``audit_scope``, ``audited_rows``, ``rows_after_quarantine``, ``evaluated_expectations``,
+``successful_expectations``, ``failed_expectations`` (names), ``quarantined_expectations``,
+``quarantined_rows``, ``quarantine_share``, ``max_quarantine_share``, ``failures`` (per failed
+expectation: name, type, on_failure, element_count, missing_count, unexpected_count,
+observed_value, unexpected_sample, error). A suite check that failed before any expectation ran
+(missing table, unreadable value) has only ``table`` and ``failed_expectations``.
 ``volume`` adds ``row_counts``, ``previous_row_counts``, ``previous_run_id``,
 ``dropped_tables`` (table: share lost), ``max_drop_share``, ``min_dropped_rows``.
 ``reconciliation`` adds ``candidate_total``, ``source_total``, ``difference``, ``tolerance``.
@@ -24,6 +25,7 @@ element_count, missing_count, unexpected_count, observed_value, unexpected_sampl
 
 # No ``from __future__ import annotations`` here: Dagster reads the asset functions' config and
 # resource annotations at definition time and cannot resolve them from strings.
+import dataclasses
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -151,8 +153,8 @@ def build_gate_definitions(
         deps=[dg.AssetKey([MART_SCHEMA, table]) for table in tables],
         group_name=GROUP,
         kinds={"duckdb"},
-        description="Fingerprint of each zone's mart rows after the refresh, to publish the "
-        "changed zones first.",
+        description="Fingerprint of each zone's mart rows and the rows this refresh landed, "
+        "from which the publish sensor orders the zones.",
     )
     def zone_mart_changes(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource
@@ -194,6 +196,9 @@ def build_gate_definitions(
             source = DuckDBWarehouse(Path(warehouse.path))
             last_publish = None
         policy = config.to_policy()
+        if settings.is_production:
+            # The published version lives in PostgreSQL, not in a local file to compare with.
+            policy = dataclasses.replace(policy, full_audit=True)
         audit = audit_zone(
             source,
             marts_dir,

@@ -3,7 +3,7 @@
 A zone's fingerprint is a SHA-256 over, for every mart table, the count and the sum of the row
 hashes of the zone's rows (every row of a table without a zone_code column). The refresh job
 computes it per zone from the warehouse, the zone's audit from its candidate before anything is
-quarantined, and the publish sensor starts the zones whose fingerprint moved first.
+quarantined, and the publish sensor gives the zones whose fingerprint moved a higher priority.
 """
 
 from __future__ import annotations

@@ -92,9 +92,10 @@ def changed_rows_baseline(
 ) -> Path | None:
     """Return the published mart whose rows need no new row audit, or None to audit every row.
 
-    Every row is audited when asked, when no mart with a publish log is published (production
-    publishes to PostgreSQL, so always there), when the suites changed since, or when the last
-    full audit is older than FULL_AUDIT_INTERVAL.
+    Every row is audited when any of these holds: a full audit is asked (always in production,
+    which publishes to PostgreSQL); no mart with a publish log recording the audit is published;
+    the suites changed since; the last full audit is older than FULL_AUDIT_INTERVAL or dated in
+    the future.
     """
     if policy.full_audit:
         return None
