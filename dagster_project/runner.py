@@ -36,6 +36,8 @@ class ZoneOutcome:
     mart_location: str
     table_rows: dict[str, int] = field(default_factory=dict)
     published_at: str | None = None
+    error: str | None = None
+    """The failed step and its error, when the run failed without a failed check."""
 
 
 @dataclass
@@ -201,6 +203,7 @@ def run_pipeline(
                 mart_location=location,
                 table_rows=rows,
                 published_at=published_at,
+                error=None if result.success or failed else failure_message(result),
             )
         )
     return outcome
@@ -223,6 +226,8 @@ def format_outcome(outcome: PipelineOutcome) -> str:
             f"  checks passed: {zone_outcome.checks_passed}, failed: "
             f"{', '.join(zone_outcome.checks_failed) or 'none'}"
         )
+        if zone_outcome.error:
+            lines.append(f"  error: {zone_outcome.error}")
         if zone_outcome.quarantined_rows:
             lines.append(
                 f"  quarantined rows: {zone_outcome.quarantined_rows} (published without them; "

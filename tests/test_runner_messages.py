@@ -6,8 +6,9 @@ import dagster as dg
 import duckdb
 
 from dagster_project.extract.loader import LoadError
-from dagster_project.runner import failure_message
+from dagster_project.runner import PipelineOutcome, ZoneOutcome, failure_message, format_outcome
 from dagster_project.settings import SettingsError
+from dagster_project.zones import load_zones
 
 
 def failed_run(error: Exception) -> dg.ExecuteInProcessResult:
@@ -45,3 +46,25 @@ def test_message_keeps_class_name_once():
 def test_message_falls_back_to_innermost_cause():
     message = failure_message(failed_run(ValueError("bad value")))
     assert message == "step extract_orders: ValueError: bad value"
+
+
+def test_zone_summary_shows_step_error():
+    zone = load_zones()[0]
+    outcome = PipelineOutcome("refresh-1", True, None, 20.0, [])
+    outcome.zones.append(
+        ZoneOutcome(
+            zone=zone,
+            run_id="publish-1",
+            published=False,
+            checks_passed=0,
+            checks_failed=[],
+            quarantined_rows=0,
+            mart_location="marts/x.duckdb",
+            error="step zone_candidate: CandidateError: raise ZONE_MARTS_GATE_MEMORY_LIMIT",
+        )
+    )
+    text = format_outcome(outcome)
+    assert f"[{zone.code}]: NOT published" in text
+    assert (
+        "  error: step zone_candidate: CandidateError: raise ZONE_MARTS_GATE_MEMORY_LIMIT" in text
+    )
