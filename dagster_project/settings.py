@@ -88,7 +88,9 @@ def memory_limit(variable: str, default: str, environ: dict[str, str] | None = N
     """Return the DuckDB memory limit set by ``variable`` (or ``default``), checked."""
     env = os.environ if environ is None else environ
     value = env.get(variable, default).strip()
-    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", value, re.IGNORECASE):
+    size = re.fullmatch(r"(\d+(\.\d+)?)\s*[KMGT]i?B", value, re.IGNORECASE)
+    # A limit of 0 leaves DuckDB no memory even to roll back, so it is rejected too.
+    if not size or float(size.group(1)) == 0:
         raise SettingsError(
             f"{variable}={value!r} is invalid: give a size such as {default} or 2GB."
         )

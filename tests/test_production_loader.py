@@ -181,3 +181,18 @@ def test_reconcile_reloads_restored_row(postgres_source, pg_warehouse, warehouse
     assert reconciled.reloaded_missing_keys == 1
     assert reconciled.inserted == 1
     assert landed(warehouse_url, "SELECT count(*) FROM raw.orders WHERE order_id = 7") == [(1,)]
+
+
+def test_infinite_dates_land_as_infinity(postgres_source, pg_warehouse, warehouse_url):
+    postgres_source.run(
+        "CREATE TABLE contracts (contract_id INTEGER PRIMARY KEY, valid_to DATE, "
+        "signed_at TIMESTAMPTZ, updated_at TIMESTAMPTZ NOT NULL)",
+        "INSERT INTO contracts VALUES (1, 'infinity', '-infinity', '2026-01-01 10:00+00'), "
+        "(2, '2026-12-31', '2026-06-01 08:00+00', '2026-01-01 10:00+00')",
+    )
+    extract("contracts", postgres_source, pg_warehouse)
+    rows = landed(
+        warehouse_url,
+        "SELECT contract_id, valid_to::text, signed_at::text FROM raw.contracts ORDER BY 1",
+    )
+    assert rows == [(1, "infinity", "-infinity"), (2, "2026-12-31", "2026-06-01 08:00:00+00")]

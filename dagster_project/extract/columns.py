@@ -7,7 +7,7 @@ PostgreSQL (by the base type, so a domain lands as the type it constrains)
     uuid, json/jsonb, bytea, interval and enums are read in ADBC's binary form. They land as
     the matching DuckDB type (an enum as VARCHAR), and arrays of the scalar ones as a LIST.
     Timestamps travel as UTC microseconds, so the session time zone never matters. Dates and
-    timestamps equal to 'infinity' or '-infinity' land as DuckDB's infinity (loader.py).
+    timestamps equal to 'infinity' or '-infinity' land as infinity in either warehouse.
   - numeric(p,s) with p <= 38 is read as text and cast to DECIMAL(p,s) in DuckDB: exact.
   - numeric without a declared precision, or with p > 38 (beyond DuckDB's DECIMAL), lands as
     VARCHAR holding PostgreSQL's own text ('1.10', 'NaN', 'Infinity'), so nothing is rounded

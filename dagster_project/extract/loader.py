@@ -95,10 +95,14 @@ SHIFTED_INFINITY = {
 
 
 def cast_expression(column: SourceColumn) -> str:
-    """Cast a streamed column to its landing type, restoring shifted infinities in dates."""
+    """Cast a streamed column to its landing type, restoring shifted infinities in dates.
+
+    Only a date or timestamp streamed in binary form can carry a shifted infinity: a value read
+    as text (every SQLite column) is cast as it is.
+    """
     value = quote_identifier(column.name)
     cast = f"CAST({value} AS {column.landing_type})"
-    if column.landing_type not in SHIFTED_INFINITY:
+    if column.is_read_as_text or column.landing_type not in SHIFTED_INFINITY:
         return cast
     offset, positive, negative = SHIFTED_INFINITY[column.landing_type]
     measure = offset.format(value=value)

@@ -4,10 +4,10 @@ Each table yields one ``suite_<table>`` check. It passes when every blocking exp
 and the rows rejected by quarantine expectations stay within the suite's maximum share. Those
 rows are then moved out of the candidate.
 
-Row expectations read the table in chunks, so memory stays flat in the table size, and given
-the zone's published mart they read only the rows it does not hold: unchanged rows passed the
-same suite when they were published. The other expectations (uniqueness) read their columns
-of the whole table.
+Row expectations read the table in chunks, so memory stays flat in the table size. Given the
+zone's published mart, they read only the rows it does not contain, because unchanged rows
+passed the same suite when they were published. The other expectations (uniqueness) read their
+columns over the whole table.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
-from dagster_project.gate.candidate import count_rows, quote_identifier
+from dagster_project.gate.candidate import count_rows, quote_identifier, table_columns
 from dagster_project.gate.checks import CheckOutcome
 from dagster_project.gate.quarantine import move_to_quarantine
 from dagster_project.gate.suites import MartSuite
@@ -37,17 +37,6 @@ CHUNK_VECTORS = 100
 
 def suite_check_name(table: str) -> str:
     return f"suite_{table}"
-
-
-def table_columns(connection: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
-    """Return the (name, type) pairs of a table of the candidate or an attached database."""
-    catalog, _, name = table.rpartition(".")
-    return connection.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_catalog = coalesce(nullif(?, ''), current_database()) "
-        "AND table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
-        [catalog, name],
-    ).fetchall()
 
 
 def rows_to_audit(connection: duckdb.DuckDBPyConnection, table: str, published: str | None) -> str:
@@ -86,7 +75,7 @@ def validate_rows(
     query: str,
     parameters: dict[str, object],
 ) -> tuple[list[ExpectationOutcome], int]:
-    """Run the row expectations on ``query`` chunk by chunk; return outcomes and rows read."""
+    """Run the row expectations on ``query`` chunk by chunk, and return outcomes and rows read."""
     if not suite.row_suite.expectations:
         return [], 0
     connection.execute(query)

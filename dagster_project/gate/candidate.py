@@ -89,5 +89,21 @@ def open_candidate(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         connection.close()
 
 
+def table_columns(
+    connection: duckdb.DuckDBPyConnection, table: str, schema: str = "main"
+) -> list[tuple[str, str]]:
+    """Return the (name, type) pairs of ``table`` or ``catalog.table`` in ``schema``.
+
+    Without a catalog, the table is looked up in the connection's own database.
+    """
+    catalog, _, name = table.rpartition(".")
+    return connection.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_catalog = coalesce(nullif(?, ''), current_database()) "
+        "AND table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [catalog, schema, name],
+    ).fetchall()
+
+
 def count_rows(connection: duckdb.DuckDBPyConnection, table: str) -> int:
     return connection.execute(f"SELECT count(*) FROM {quote_identifier(table)}").fetchall()[0][0]

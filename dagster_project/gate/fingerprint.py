@@ -1,9 +1,10 @@
 """Fingerprints of each zone's mart rows, to tell which zones changed since their last publish.
 
-A zone's fingerprint is a SHA-256 over, for every mart table, the count and the sum of the row
-hashes of the zone's rows (every row of a table without a zone_code column). The refresh job
-computes it per zone from the warehouse, the zone's audit from its candidate before anything is
-quarantined, and the publish sensor gives the zones whose fingerprint moved a higher priority.
+A zone's fingerprint is a SHA-256 over the row count and the sum of row hashes of every mart
+table, counting only the zone's rows (every row, for a table without a zone_code column). The
+refresh job computes it per zone from the warehouse, and each audit computes it from its
+candidate before quarantine. The publish sensor gives zones whose fingerprint moved a higher
+priority.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ from datetime import datetime
 
 import duckdb
 
-from dagster_project.gate.candidate import MART_SCHEMA, ZONE_COLUMN, quote_identifier
+from dagster_project.gate.candidate import (
+    MART_SCHEMA,
+    ZONE_COLUMN,
+    quote_identifier,
+    table_columns,
+)
 
 # The refresh job's asset that records every zone's fingerprint, and the metadata keys that carry
 # the fingerprints there and on each zone_mart materialization.
@@ -34,13 +40,8 @@ def combine(digests: dict[str, str]) -> str:
     return hashlib.sha256(lines.encode()).hexdigest()
 
 
-def _columns(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
-    rows = connection.execute(
-        "SELECT column_name FROM information_schema.columns "
-        "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
-        [schema, table],
-    ).fetchall()
-    return {name for (name,) in rows}
+def _columns(connection: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {name for name, _ in table_columns(connection, table, MART_SCHEMA)}
 
 
 def _mart_tables(connection: duckdb.DuckDBPyConnection) -> list[str]:
@@ -60,7 +61,7 @@ def warehouse_fingerprints(
     digests: dict[str, dict[str, str]] = {code: {} for code in zone_codes}
     for table in tables:
         relation = f"{MART_SCHEMA}.{quote_identifier(table)}"
-        if ZONE_COLUMN in _columns(connection, MART_SCHEMA, table):
+        if ZONE_COLUMN in _columns(connection, table):
             per_zone = dict(
                 connection.execute(
                     f"SELECT {ZONE_COLUMN}, {DIGEST} FROM {relation} AS t GROUP BY {ZONE_COLUMN}"
@@ -97,7 +98,7 @@ def rows_landed_since(
     """
     landed = dict.fromkeys(zone_codes, 0)
     for table in _mart_tables(connection):
-        columns = _columns(connection, MART_SCHEMA, table)
+        columns = _columns(connection, table)
         if not {ZONE_COLUMN, LOADED_AT_COLUMN} <= columns:
             continue
         rows = connection.execute(

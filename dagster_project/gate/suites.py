@@ -69,6 +69,10 @@ class MartSuite:
     fingerprint: str
     """SHA-256 of the suite file: a changed suite audits every row again."""
 
+    def on_failure(self, name: str) -> str:
+        """Return what a failure of expectation ``name`` does: "quarantine" or "block"."""
+        return "quarantine" if name in self.quarantined_names else "block"
+
 
 def is_row_expectation(expectation: dict) -> bool:
     kwargs = expectation.get("kwargs") or {}

@@ -114,6 +114,11 @@ class SuiteValidator:
         return outcomes, result
 
 
+def _as_dict(config) -> dict:
+    """Return a GX expectation configuration in the form of a suite file's expectation."""
+    return {"type": config.type, "kwargs": config.kwargs, "meta": config.meta}
+
+
 def outcomes_without_rows(
     suite: MartSuite, expectations: gx.ExpectationSuite, columns: Iterable[str]
 ) -> list[ExpectationOutcome]:
@@ -127,7 +132,7 @@ def outcomes_without_rows(
     outcomes = []
     for expectation in expectations.expectations:
         config = expectation.configuration
-        raw = {"type": config.type, "kwargs": config.kwargs, "meta": config.meta}
+        raw = _as_dict(config)
         name = expectation_name(raw)
         missing = sorted(set(expectation_columns(raw) or ()) - present)
         outcomes.append(
@@ -135,7 +140,7 @@ def outcomes_without_rows(
                 name=name,
                 expectation_type=config.type,
                 success=not missing,
-                on_failure="quarantine" if name in suite.quarantined_names else "block",
+                on_failure=suite.on_failure(name),
                 element_count=0,
                 missing_count=0,
                 unexpected_count=0,
@@ -200,7 +205,7 @@ def _error_message(exception_info: dict) -> str | None:
 
 def _outcome(suite: MartSuite, item) -> ExpectationOutcome:
     config = item.expectation_config
-    name = expectation_name({"type": config.type, "kwargs": config.kwargs, "meta": config.meta})
+    name = expectation_name(_as_dict(config))
     details = item.result or {}
     error = _error_message(item.exception_info or {})
     observed = details.get("observed_value")
@@ -209,7 +214,7 @@ def _outcome(suite: MartSuite, item) -> ExpectationOutcome:
         name=name,
         expectation_type=config.type,
         success=bool(item.success),
-        on_failure="quarantine" if name in suite.quarantined_names else "block",
+        on_failure=suite.on_failure(name),
         element_count=details.get("element_count"),
         missing_count=details.get("missing_count"),
         unexpected_count=details.get("unexpected_count"),

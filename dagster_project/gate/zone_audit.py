@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from dagster_project.gate.audit import audit_table, missing_table_check, table_columns
+from dagster_project.gate.audit import audit_table, missing_table_check
 from dagster_project.gate.candidate import (
     MART_SCHEMA,
     CandidateError,
@@ -21,6 +21,7 @@ from dagster_project.gate.candidate import (
     count_rows,
     open_candidate,
     quote_identifier,
+    table_columns,
     zone_lock,
 )
 from dagster_project.gate.checks import (
@@ -40,9 +41,9 @@ from dagster_project.publish.embedded import published_path
 from dagster_project.publish.log import (
     CHANGED_ROWS_AUDIT,
     FULL_AUDIT,
+    LatestPublish,
     PublishEntry,
-    read_audit_baseline,
-    read_last_publish,
+    read_latest_publish,
 )
 
 # Row expectations read only the rows changed since the last publish, except once a day: a
@@ -87,27 +88,21 @@ def suites_fingerprint(suites: dict[str, MartSuite]) -> str:
     return digest.hexdigest()
 
 
-def changed_rows_baseline(
-    marts_dir: Path, zone_code: str, fingerprint: str, policy: GatePolicy, now: datetime
-) -> Path | None:
-    """Return the published mart whose rows need no new row audit, or None to audit every row.
+def audit_changed_rows_only(
+    latest: LatestPublish | None, fingerprint: str, policy: GatePolicy, now: datetime
+) -> bool:
+    """Return whether the published mart may spare its rows a new row audit.
 
-    Every row is audited when any of these holds: a full audit is asked (always in production,
-    which publishes to PostgreSQL); no mart with a publish log recording the audit is published;
-    the suites changed since; the last full audit is older than FULL_AUDIT_INTERVAL or dated in
-    the future.
+    Every row is audited when any of these holds:
+    - a full audit is requested (always in production, which publishes to PostgreSQL);
+    - no published mart records an audit, or the suites changed since;
+    - the last full audit is older than FULL_AUDIT_INTERVAL, or dated in the future.
     """
-    if policy.full_audit:
-        return None
-    path = published_path(marts_dir, zone_code)
-    baseline = read_audit_baseline(path)
-    if baseline is None or baseline.suites_fingerprint != fingerprint:
-        return None
-    last_full = baseline.last_full_audit_at
+    if policy.full_audit or latest is None or latest.suites_fingerprint != fingerprint:
+        return False
+    last_full = latest.last_full_audit_at
     # A full audit dated in the future (a clock that was fast) does not count.
-    if last_full is None or not timedelta(0) <= now - last_full <= FULL_AUDIT_INTERVAL:
-        return None
-    return path
+    return last_full is not None and timedelta(0) <= now - last_full <= FULL_AUDIT_INTERVAL
 
 
 def audit_record_path(candidate: Path) -> Path:
@@ -129,11 +124,12 @@ def audit_zone(
     ``last_publish`` is the run id and row counts of the zone's current mart, read from the
     embedded mart file when not given.
     """
-    if last_publish is None:
-        last_publish = read_last_publish(published_path(marts_dir, zone_code))
     with zone_lock(marts_dir, zone_code):
+        latest = read_latest_publish(published_path(marts_dir, zone_code))
+        if last_publish is None:
+            last_publish = (latest.run_id, latest.row_counts) if latest else (None, None)
         return _audit_zone(
-            warehouse, marts_dir, zone_code, suites, run_id, policy, now, last_publish
+            warehouse, marts_dir, zone_code, suites, run_id, policy, now, last_publish, latest
         )
 
 
@@ -146,6 +142,7 @@ def _audit_zone(
     policy: GatePolicy,
     now: datetime | None,
     last_publish: tuple[str | None, dict[str, int] | None],
+    latest: LatestPublish | None,
 ) -> ZoneAudit:
     now = now or datetime.now(UTC)
     candidate = candidate_path(marts_dir, zone_code)
@@ -153,7 +150,7 @@ def _audit_zone(
     previous_run_id, previous_counts = last_publish
     expectations_by_table = {}
     fingerprint = suites_fingerprint(suites)
-    baseline = changed_rows_baseline(marts_dir, zone_code, fingerprint, policy, now)
+    changed_only = audit_changed_rows_only(latest, fingerprint, policy, now)
 
     with open_candidate(candidate) as connection:
         tables = warehouse.copy_zone_tables(connection, zone_code)
@@ -177,8 +174,9 @@ def _audit_zone(
         ]
         validator = SuiteValidator()
         parameters = suite_parameters(now)
-        if baseline is not None:
-            connection.execute(f"ATTACH ? AS {PUBLISHED_ALIAS} (READ_ONLY)", [str(baseline)])
+        if changed_only:
+            published = published_path(marts_dir, zone_code)
+            connection.execute(f"ATTACH ? AS {PUBLISHED_ALIAS} (READ_ONLY)", [str(published)])
         for table, suite in suites.items():
             if table not in tables:
                 checks.append(missing_table_check(table, zone_code))
@@ -191,11 +189,11 @@ def _audit_zone(
                 parameters,
                 run_id,
                 now,
-                published=_published_table(connection, table) if baseline else None,
+                published=_published_table(connection, table) if changed_only else None,
             )
             checks.append(check)
             expectations_by_table[table] = outcomes
-        if baseline is not None:
+        if changed_only:
             connection.execute(f"DETACH {PUBLISHED_ALIAS}")
         row_counts = {table: count_rows(connection, table) for table in tables}
 
@@ -217,7 +215,7 @@ def _audit_zone(
         checks,
         row_counts,
         watermarks,
-        audit_scope=FULL_AUDIT if baseline is None else CHANGED_ROWS_AUDIT,
+        audit_scope=CHANGED_ROWS_AUDIT if changed_only else FULL_AUDIT,
         suites_fingerprint=fingerprint,
         content_fingerprint=content,
     )

@@ -48,10 +48,13 @@ class PublishEntry:
 
 
 @dataclass(frozen=True)
-class AuditBaseline:
-    """Audit facts recorded by the latest publish of a zone mart."""
+class LatestPublish:
+    """The latest publish of a zone mart, as its publish log records it."""
 
+    run_id: str
+    row_counts: dict[str, int]
     suites_fingerprint: str | None
+    """None when the publish predates this column, so the next audit reads every row."""
     last_full_audit_at: datetime | None
 
 
@@ -84,30 +87,8 @@ def _open_log(published_path: Path) -> duckdb.DuckDBPyConnection | None:
     return connection
 
 
-def read_last_publish(published_path: Path) -> tuple[str | None, dict[str, int] | None]:
-    """Return the run id and row counts of the latest publish of a zone mart, if any."""
-    connection = _open_log(published_path)
-    if connection is None:
-        return None, None
-    try:
-        rows = connection.execute(
-            f"select run_id, row_counts::varchar from {PUBLISH_LOG_TABLE} "
-            "order by published_at desc limit 1"
-        ).fetchall()
-    finally:
-        connection.close()
-    if not rows:
-        return None, None
-    run_id, row_counts = rows[0]
-    return run_id, json.loads(row_counts)
-
-
-def read_audit_baseline(published_path: Path) -> AuditBaseline | None:
-    """Return the suites fingerprint of the latest publish and the time of the last full audit.
-
-    None when the mart is missing, has no log, or was published before the log had those
-    columns: its next audit then reads every row.
-    """
+def read_latest_publish(published_path: Path) -> LatestPublish | None:
+    """Return the latest publish recorded in a zone mart's log, or None before the first one."""
     connection = _open_log(published_path)
     if connection is None:
         return None
@@ -119,18 +100,30 @@ def read_audit_baseline(published_path: Path) -> AuditBaseline | None:
                 [PUBLISH_LOG_TABLE],
             ).fetchall()
         }
-        if not {"suites_fingerprint", "audit_scope"} <= columns:
-            return None
+        audited = {"suites_fingerprint", "audit_scope"} <= columns
+        fingerprint = "suites_fingerprint" if audited else "NULL"
         latest = connection.execute(
-            f"select suites_fingerprint from {PUBLISH_LOG_TABLE} order by published_at desc limit 1"
+            f"select run_id, row_counts::varchar, {fingerprint} from {PUBLISH_LOG_TABLE} "
+            "order by published_at desc limit 1"
         ).fetchall()
-        last_full = connection.execute(
-            f"select max(published_at) from {PUBLISH_LOG_TABLE} where audit_scope = ?",
-            [FULL_AUDIT],
-        ).fetchall()[0][0]
+        last_full = None
+        if audited:
+            last_full = connection.execute(
+                f"select max(published_at) from {PUBLISH_LOG_TABLE} where audit_scope = ?",
+                [FULL_AUDIT],
+            ).fetchall()[0][0]
     finally:
         connection.close()
-    return AuditBaseline(latest[0][0] if latest else None, last_full)
+    if not latest:
+        return None
+    run_id, row_counts, suites_fingerprint = latest[0]
+    return LatestPublish(run_id, json.loads(row_counts), suites_fingerprint, last_full)
+
+
+def read_last_publish(published_path: Path) -> tuple[str | None, dict[str, int] | None]:
+    """Return the run id and row counts of the latest publish of a zone mart, if any."""
+    latest = read_latest_publish(published_path)
+    return (latest.run_id, latest.row_counts) if latest else (None, None)
 
 
 def write_publish_log(
