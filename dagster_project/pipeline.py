@@ -18,7 +18,7 @@ from dagster_project.gate.fingerprint import (
     FINGERPRINTS_METADATA,
     LANDED_METADATA,
 )
-from dagster_project.resources import WAREHOUSE_RUN_TAGS
+from dagster_project.resources import WAREHOUSE_RUN_TAGS, WAREHOUSE_WRITER_TAGS
 from dagster_project.zones import Zone
 
 REFRESH_JOB = "refresh"
@@ -37,7 +37,7 @@ def build_jobs(zones: list[Zone]) -> tuple[dg.UnresolvedAssetJobDefinition, ...]
     refresh = dg.define_asset_job(
         REFRESH_JOB,
         selection=REFRESH_SELECTION,
-        tags=WAREHOUSE_RUN_TAGS,
+        tags={**WAREHOUSE_RUN_TAGS, **WAREHOUSE_WRITER_TAGS},
         description="Extract changed Base Opération rows, reload the zone context, run dbt.",
     )
     publish = dg.define_asset_job(

@@ -17,6 +17,9 @@ from dagster_project.settings import Settings
 # one run with this tag start at a time, because a DuckDB file accepts a writer only while no
 # other process has it open.
 WAREHOUSE_RUN_TAGS = {"zone_marts/warehouse": "duckdb"}
+# Tag of the jobs that write landing and mart tables. The production instance starts one such run
+# at a time, because dbt's incremental models read only the rows loaded after their latest build.
+WAREHOUSE_WRITER_TAGS = {"zone_marts/warehouse_writer": "true"}
 
 
 class WarehouseResource(dg.ConfigurableResource):

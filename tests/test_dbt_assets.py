@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import inspect
 import os
 import shutil
+import subprocess
+from functools import cached_property
 
 import dagster as dg
 import dbt_raw_data as raw
 import duckdb
 import pytest
-from dagster_dbt import DbtProject
+from dagster_dbt import DbtCliResource, DbtProject
+from packaging import version
 
 from dagster_project.context.assets import zone_context
 from dagster_project.resources import WarehouseResource
@@ -19,7 +24,7 @@ from dagster_project.transform.assets import (
     manifest_is_stale,
     zone_marts_dbt_assets,
 )
-from dagster_project.transform.environment import dbt_environment
+from dagster_project.transform.environment import DBT_EXECUTABLE, dbt_environment
 from dagster_project.transform.marts import mart_model_names
 
 
@@ -108,3 +113,17 @@ def test_manifest_stale_after_model_change(tmp_path):
     assert not manifest_is_stale(project)
     model.touch()
     assert manifest_is_stale(project)
+
+
+def test_dbt_resource_skips_version_command_and_adapter():
+    # ZoneMartsDbtResource replaces two private members of DbtCliResource. If a dagster-dbt
+    # upgrade renamed them, the overrides would silently stop saving start-up time.
+    assert isinstance(inspect.getattr_static(DbtCliResource, "_cli_version"), cached_property)
+    assert callable(inspect.getattr_static(DbtCliResource, "_initialize_dbt_core_adapter"))
+    resource = build_dbt_resource(load_settings())
+    printed = subprocess.run(
+        [DBT_EXECUTABLE, "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    assert f"installed: {importlib.metadata.version('dbt-core')}" in printed
+    assert resource._cli_version == version.parse(importlib.metadata.version("dbt-core"))
+    assert resource._initialize_dbt_core_adapter(["build"]) is None

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import dbt_raw_data as raw
 import duckdb
 import pytest
 
+# Landing times of later extractions: each load stamps its rows with a later _loaded_at.
 LATER = raw.LOADED_AT + timedelta(days=1)
+LATEST = LATER + timedelta(days=1)
 SELECTION = ["--select", "+fct_order_lines"]
 
 
@@ -60,8 +62,8 @@ def test_row_dated_2099_does_not_freeze(warehouse, work_dir):
     land(
         warehouse,
         {
-            "sales_orders": [(1005, 10, "web", "open", "EUR", future, future, raw.LOADED_AT)],
-            "sales_order_lines": [(1005, 1, 100, 1, Decimal("19.90"), Decimal("0"), future)],
+            "sales_orders": [(1005, 10, "web", "open", "EUR", future, future, LATER)],
+            "sales_order_lines": [(1005, 1, 100, 1, Decimal("19.90"), Decimal("0"), future, LATER)],
         },
     )
     run(warehouse, work_dir, "run", *SELECTION)
@@ -69,9 +71,9 @@ def test_row_dated_2099_does_not_freeze(warehouse, work_dir):
     land(
         warehouse,
         {
-            "sales_orders": [(1006, 10, "web", "open", "EUR", ordered_at, ordered_at, LATER)],
+            "sales_orders": [(1006, 10, "web", "open", "EUR", ordered_at, ordered_at, LATEST)],
             "sales_order_lines": [
-                (1006, 1, 100, 2, Decimal("19.90"), Decimal("0"), ordered_at, LATER)
+                (1006, 1, 100, 2, Decimal("19.90"), Decimal("0"), ordered_at, LATEST)
             ],
         },
     )
@@ -86,21 +88,20 @@ def test_row_dated_2099_does_not_freeze(warehouse, work_dir):
     assert "not_in_future_fct_order_lines_ordered_at" in check.stdout
 
 
-def test_duplicate_keys_in_batch_keep_latest(warehouse, work_dir):
+def test_duplicate_keys_in_landing_stop_the_build(warehouse, work_dir):
+    # The extraction merges by primary key, so a landing table contains one row per key; a second
+    # row for a key (written here by hand) must stop the build before the fact changes.
     run(warehouse, work_dir, "run", *SELECTION)
-    first = raw.utc("2026-06-30T10:00:00")
-    second = raw.utc("2026-06-30T11:00:00")
+    before = order_lines(warehouse, "order_id = 1000 and line_number = 1")
+    again = raw.utc("2026-06-30T11:00:00")
     land(
         warehouse,
-        {
-            "sales_order_lines": [
-                (1000, 1, 100, 5, Decimal("19.90"), Decimal("0.1"), second, LATER),
-                (1000, 1, 100, 4, Decimal("19.90"), Decimal("0.1"), first, LATER),
-            ]
-        },
+        {"sales_order_lines": [(1000, 1, 100, 5, Decimal("19.90"), Decimal("0.1"), again, LATER)]},
     )
-    run(warehouse, work_dir, "run", *SELECTION)
-    assert order_lines(warehouse, "order_id = 1000 and line_number = 1") == [(1000, 1, 5)]
+    result = raw.run_dbt(["build", *SELECTION], raw.dbt_env(warehouse_path=warehouse), work_dir)
+    assert result.returncode != 0
+    assert "unique_combination_of_columns_stg_base_operation__sales_order_lines" in result.stdout
+    assert order_lines(warehouse, "order_id = 1000 and line_number = 1") == before
 
 
 def test_null_in_composite_key_not_duplicated(warehouse, work_dir):
@@ -131,3 +132,24 @@ def test_source_delete_removes_line(warehouse, work_dir):
     run(warehouse, work_dir, "run", *SELECTION)
     assert order_lines(warehouse, "order_id = 1004") == []
     assert len(order_lines(warehouse, "true")) == len(raw.base_rows()["sales_order_lines"]) - 1
+
+
+def invoice_ageing(path) -> dict[int, tuple]:
+    with duckdb.connect(str(path), read_only=True) as connection:
+        rows = connection.execute(
+            "select invoice_id, days_overdue, as_of_local_date from marts.fct_invoices"
+        ).fetchall()
+    return {invoice_id: (days, as_of) for invoice_id, days, as_of in rows}
+
+
+def test_open_invoice_ages_when_the_local_day_changes(warehouse, work_dir):
+    selection = ["--select", "+fct_invoices"]
+    run(warehouse, work_dir, "run", *selection)
+    env = raw.dbt_env(warehouse_path=warehouse)
+    # 23:30 UTC is already the next day in La Réunion (UTC+4), where invoice 9001's customer is.
+    for as_of in ("2026-06-30T23:30:00+00:00", "2026-07-01T10:00:00+00:00"):
+        result = raw.run_dbt(["run", *selection], env, work_dir, {"as_of": as_of})
+        assert result.returncode == 0, result.stdout[-4000:]
+        ageing = invoice_ageing(warehouse)
+        assert ageing[9001] == (81, date(2026, 7, 1)), as_of
+        assert ageing[9000][0] == 0

@@ -18,7 +18,12 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
 from dagster_project.extract.declaration import TableSpec, load_declaration
 from dagster_project.extract.run import extract_table
 from dagster_project.extract.sources import open_source
-from dagster_project.resources import WAREHOUSE_RUN_TAGS, SourceResource, WarehouseResource
+from dagster_project.resources import (
+    WAREHOUSE_RUN_TAGS,
+    WAREHOUSE_WRITER_TAGS,
+    SourceResource,
+    WarehouseResource,
+)
 
 GROUP = "base_operation"
 RECONCILE_TAG = "zone_marts/reconcile"
@@ -83,7 +88,7 @@ def build_reconcile_job() -> UnresolvedAssetJobDefinition:
     return dg.define_asset_job(
         RECONCILE_JOB,
         selection=dg.AssetSelection.groups(GROUP),
-        tags={RECONCILE_TAG: "true", **WAREHOUSE_RUN_TAGS},
+        tags={RECONCILE_TAG: "true", **WAREHOUSE_RUN_TAGS, **WAREHOUSE_WRITER_TAGS},
         executor_def=dg.in_process_executor,
         description="Extract every Base Opération table and reconcile hard deletes.",
     )

@@ -1,8 +1,11 @@
 {#
-    Earliest loaded_at an incremental run re-reads: the latest loaded_at
-    already in the model minus the lookback_days var. The cursor is the
+    Instant after which an incremental run re-reads rows: the latest loaded_at
+    already in the model, minus the lookback_minutes var. The cursor is the
     warehouse load time, never a business date, so one row dated 2099 cannot
-    hold back later rows.
+    hold back later rows. Runs that write the warehouse never overlap (the
+    DuckDB file admits one writer; the run queue starts one warehouse run at
+    a time), so a row loaded after that instant was committed after the
+    model's last build, and a lookback of 0 misses nothing.
 #}
 {% macro incremental_cutoff(cursor_column='loaded_at') -%}
     (
@@ -10,7 +13,7 @@
             coalesce(
                 max({{ cursor_column }}),
                 cast('1900-01-01 00:00:00+00' as timestamp with time zone)
-            ) - interval '{{ var("lookback_days") }} days'
+            ) - interval '{{ var("lookback_minutes") }} minutes'
         from {{ this }}
     )
 {%- endmacro %}

@@ -67,19 +67,24 @@ joined as (
 ),
 
 {#
-    Besides the rows loaded since the cutoff, every invoice still open in the
-    model is recomputed: its days overdue grow each day without any change
-    in the source.
+    Besides the rows loaded since the cutoff, an invoice still open in the
+    model is recomputed when its zone's local date has changed since it was
+    last computed: its days overdue grow each day without any change in the
+    source, and stay the same within a day.
 #}
 changed as (
     select * from joined
     {% if is_incremental() %}
     where
-        row_loaded_at >= {{ incremental_cutoff() }}
+        row_loaded_at > {{ incremental_cutoff() }}
         or invoice_id in (
             select open_invoices.invoice_id
             from {{ this }} as open_invoices
-            where open_invoices.outstanding_amount > 0
+            where
+                open_invoices.outstanding_amount > 0
+                and open_invoices.as_of_local_date <> {{ to_local_date(
+                    as_of_timestamp(), 'open_invoices.zone_time_zone'
+                ) }}
         )
     {% endif %}
 ),

@@ -69,7 +69,7 @@ joined as (
 changed as (
     select * from joined
     {% if is_incremental() %}
-    where loaded_at >= {{ incremental_cutoff() }}
+    where loaded_at > {{ incremental_cutoff() }}
     {% endif %}
 ),
 

@@ -84,7 +84,7 @@ final as (
         loaded_at
     from joined
     {% if is_incremental() %}
-    where loaded_at >= {{ incremental_cutoff() }}
+    where loaded_at > {{ incremental_cutoff() }}
     {% endif %}
 )
 

@@ -45,7 +45,7 @@ changed as (
     {% if is_incremental() %}
     where
         greatest(shipments.loaded_at, orders.loaded_at)
-        >= {{ incremental_cutoff() }}
+        > {{ incremental_cutoff() }}
     {% endif %}
 ),
 

@@ -1,10 +1,7 @@
 with
 
 source as (
-    {{ latest_row_per_key(
-        source('base_operation', 'payments'),
-        ['payment_id']
-    ) }}
+    select * from {{ source('base_operation', 'payments') }}
 ),
 
 renamed as (

@@ -1,10 +1,7 @@
 with
 
 source as (
-    {{ latest_row_per_key(
-        source('base_operation', 'products'),
-        ['product_id']
-    ) }}
+    select * from {{ source('base_operation', 'products') }}
 ),
 
 renamed as (

@@ -1,10 +1,7 @@
 with
 
 source as (
-    {{ latest_row_per_key(
-        source('base_operation', 'sales_order_lines'),
-        ['order_id', 'line_number']
-    ) }}
+    select * from {{ source('base_operation', 'sales_order_lines') }}
 ),
 
 renamed as (

@@ -1,10 +1,7 @@
 with
 
 source as (
-    {{ latest_row_per_key(
-        source('base_operation', 'stock_levels'),
-        ['site_id', 'product_id']
-    ) }}
+    select * from {{ source('base_operation', 'stock_levels') }}
 ),
 
 renamed as (

@@ -1,10 +1,7 @@
 with
 
 source as (
-    {{ latest_row_per_key(
-        source('base_operation', 'zones'),
-        ['zone_code']
-    ) }}
+    select * from {{ source('base_operation', 'zones') }}
 ),
 
 renamed as (
