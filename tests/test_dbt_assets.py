@@ -20,12 +20,15 @@ from dagster_project.context.assets import zone_context
 from dagster_project.resources import WarehouseResource
 from dagster_project.settings import DBT_PROJECT_DIR, load_settings
 from dagster_project.transform.assets import (
+    PARSE_TARGET_FILE,
     build_dbt_resource,
     manifest_is_stale,
+    prepare_manifest,
     zone_marts_dbt_assets,
 )
 from dagster_project.transform.environment import DBT_EXECUTABLE, dbt_environment
 from dagster_project.transform.marts import mart_model_names
+from dagster_project.transform.project import dbt_project
 
 
 def test_asset_keys_and_groups():
@@ -127,3 +130,18 @@ def test_dbt_resource_skips_version_command_and_adapter():
     assert f"installed: {importlib.metadata.version('dbt-core')}" in printed
     assert resource._cli_version == version.parse(importlib.metadata.version("dbt-core"))
     assert resource._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_parse_made_again_for_another_target(monkeypatch):
+    monkeypatch.delenv("ZONE_MARTS_MODE", raising=False)
+    marker = dbt_project.manifest_path.parent / PARSE_TARGET_FILE
+    saved_parse = dbt_project.manifest_path.parent / "partial_parse.msgpack"
+    marker.write_text("postgres")
+    os.utime(saved_parse, (0, 0))
+    prepare_manifest()
+    assert marker.read_text() == "duckdb"
+    assert saved_parse.stat().st_mtime > 0
+    # The same target again: the saved parse is kept.
+    os.utime(saved_parse, (0, 0))
+    prepare_manifest()
+    assert saved_parse.stat().st_mtime == 0

@@ -335,6 +335,78 @@ def readings_suite(directory: Path):
     return load_suite(suite_file)
 
 
+def keys_suite(directory: Path, extra: list[dict] | None = None):
+    """Load a suite for ``readings`` with a unique column and a unique column pair."""
+    suite_file = directory / "readings.json"
+    expectations = [
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "reading_id"}},
+        {
+            "type": "expect_compound_columns_to_be_unique",
+            "kwargs": {"column_list": ["site", "reading"]},
+        },
+        *(extra or []),
+    ]
+    suite_file.write_text(json.dumps({"name": "readings", "expectations": expectations}))
+    return load_suite(suite_file)
+
+
+def readings_table(values: str) -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect()
+    connection.execute(
+        f"CREATE TABLE readings AS SELECT * FROM (VALUES {values}) AS v (reading_id, site, reading)"
+    )
+    return connection
+
+
+@pytest.mark.parametrize(
+    ("values", "proven"),
+    [
+        ("(1, 'a', 5), (2, 'a', 6)", True),
+        ("(1, 'a', 5), (1, 'b', 6)", False),
+        ("(1, 'a', 5), (2, 'a', 5)", False),
+        # A NULL is left to Great Expectations, which does not count it as a duplicate.
+        ("(1, 'a', 5), (NULL, 'b', 6)", False),
+        ("(1, 'a', NULL), (2, 'a', NULL)", False),
+    ],
+)
+def test_duckdb_proves_unique_keys(tmp_path, values, proven):
+    suite = keys_suite(tmp_path)
+    connection = readings_table(values)
+    present = ["reading_id", "site", "reading"]
+    assert audit_module.keys_unique(connection, "readings", suite.unique_keys, present) is proven
+
+
+def test_proven_keys_skip_great_expectations(tmp_path, monkeypatch):
+    suite = keys_suite(tmp_path)
+    connection = readings_table("(1, 'a', 5), (2, 'a', 6), (3, 'b', 5)")
+    validator = SuiteValidator()
+
+    def not_called(*arguments, **keywords):
+        raise AssertionError("Great Expectations ran on proven keys")
+
+    monkeypatch.setattr(validator, "validate", not_called)
+    outcomes = audit_module.validate_table(connection, validator, suite, {})
+    assert [outcome.success for outcome in outcomes] == [True, True]
+    assert [outcome.element_count for outcome in outcomes] == [3, 3]
+
+
+def test_duplicate_key_found_by_great_expectations(tmp_path):
+    suite = keys_suite(tmp_path)
+    connection = readings_table("(1, 'a', 5), (1, 'b', 6), (3, 'b', 7)")
+    outcomes = audit_module.validate_table(connection, SuiteValidator(), suite, {})
+    unique_id = next(
+        o for o in outcomes if o.name == "expect_column_values_to_be_unique:reading_id"
+    )
+    assert not unique_id.success
+    assert sorted(unique_id.unexpected_rows) == [0, 1]
+
+
+def test_other_table_expectation_not_provable(tmp_path):
+    row_count = {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}}
+    assert keys_suite(tmp_path).unique_keys == (("reading_id",), ("site", "reading"))
+    assert keys_suite(tmp_path, [row_count]).unique_keys is None
+
+
 def test_chunked_validation_keeps_row_ids(tmp_path, monkeypatch):
     # One DuckDB vector (2,048 rows) per chunk: the 5,000 rows arrive in three chunks.
     monkeypatch.setattr(audit_module, "CHUNK_VECTORS", 1)

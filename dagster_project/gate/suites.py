@@ -44,6 +44,11 @@ ROW_EXPECTATION_TYPES = frozenset(
     }
 )
 COLUMN_KWARGS = ("column", "column_A", "column_B")
+# Whole-table expectations that DuckDB can prove: a column, or a list of columns, with as many
+# distinct non-NULL values as the table has rows passes them whatever their other settings.
+UNIQUENESS_TYPES = frozenset(
+    {"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"}
+)
 
 
 class SuiteError(ValueError):
@@ -66,6 +71,8 @@ class MartSuite:
     """The other expectations, which run on the whole table."""
     table_columns: tuple[str, ...] | None
     """The columns ``table_suite`` reads, or None when it may read any column."""
+    unique_keys: tuple[tuple[str, ...], ...] | None
+    """The column lists of ``table_suite`` if it has only uniqueness expectations, else None."""
     fingerprint: str
     """SHA-256 of the suite file: a changed suite audits every row again."""
 
@@ -172,6 +179,8 @@ def load_suite(path: Path) -> MartSuite:
         table_columns = (
             None if columns is None or table_columns is None else table_columns | set(columns)
         )
+    unique_keys = tuple(tuple(expectation_columns(e) or ()) for e in table_expectations)
+    provable = all(e["type"] in UNIQUENESS_TYPES for e in table_expectations) and all(unique_keys)
     share = (document.get("meta") or {}).get("max_quarantine_share", DEFAULT_MAX_QUARANTINE_SHARE)
     if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
         raise SuiteError(f"{path}: meta.max_quarantine_share={share!r} must be between 0 and 1")
@@ -187,6 +196,7 @@ def load_suite(path: Path) -> MartSuite:
         if table_expectations
         else None,
         table_columns=None if table_columns is None else tuple(sorted(table_columns)),
+        unique_keys=unique_keys if provable else None,
         fingerprint=hashlib.sha256(path.read_bytes()).hexdigest(),
     )
 

@@ -119,14 +119,18 @@ def _as_dict(config) -> dict:
     return {"type": config.type, "kwargs": config.kwargs, "meta": config.meta}
 
 
-def outcomes_without_rows(
-    suite: MartSuite, expectations: gx.ExpectationSuite, columns: Iterable[str]
+def unevaluated_outcomes(
+    suite: MartSuite,
+    expectations: gx.ExpectationSuite,
+    columns: Iterable[str],
+    element_count: int = 0,
 ) -> list[ExpectationOutcome]:
-    """Return the outcomes of row expectations on a table part with no row and ``columns``.
+    """Return the outcomes of expectations that Great Expectations need not evaluate.
 
-    Each passes, having seen nothing, unless a column it reads is missing. Building the metric
-    graph costs Great Expectations about 0.1 s per suite even on an empty frame, and an audit
-    of changed rows often finds none in most tables.
+    Either they have no row to read, or DuckDB proved them on ``element_count`` rows.
+    Each passes unless a column it reads is missing from ``columns``. Building the metric graph
+    costs Great Expectations about 0.1 s per suite even on an empty frame, and an audit of
+    changed rows often finds none in most tables.
     """
     present = set(columns)
     outcomes = []
@@ -141,7 +145,7 @@ def outcomes_without_rows(
                 expectation_type=config.type,
                 success=not missing,
                 on_failure=suite.on_failure(name),
-                element_count=0,
+                element_count=element_count,
                 missing_count=0,
                 unexpected_count=0,
                 observed_value=None,

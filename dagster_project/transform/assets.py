@@ -22,6 +22,8 @@ from dagster_project.transform.project import dbt_project
 # Models keep dagster-dbt's default keys. By the same default, sources map to the extraction
 # and context keys ["base_operation", table] and ["zone_context", table].
 LAYER_GROUPS = ("staging", "intermediate", "marts")
+# File beside the manifest naming the dbt target of the saved parse.
+PARSE_TARGET_FILE = "zone_marts_parse_target"
 
 
 class ZoneMartsTranslator(DagsterDbtTranslator):
@@ -59,7 +61,7 @@ def manifest_is_stale(project: DbtProject = dbt_project) -> bool:
 class ZoneMartsDbtResource(DbtCliResource):
     """dagster-dbt's dbt resource without two start-up costs per command that nothing here uses.
 
-    Before each command, `DbtCliResource` runs `dbt --version`, which also asks PyPI for the
+    Before each command, `DbtCliResource` runs `dbt --version`, which also queries PyPI for the
     latest release (about 1.9 s on a 2-core machine), and builds an in-process dbt adapter
     (about 1.2 s). The adapter serves only
     `fetch_row_counts` and `fetch_column_metadata`, which this project does not call, and
@@ -93,13 +95,16 @@ def prepare_manifest() -> None:
     dagster-dbt's own `prepare_if_dev` runs `dbt` from PATH, which misses an unactivated virtual
     environment, so this parses with the dbt installed beside this Python.
 
-    The parse names the same target as the runs will. dbt reuses a saved parse only when the
-    target matches, and every run starts from this one, so a run then skips a full parse.
+    Each run starts from the parse saved here, which dbt reuses only for the same target, so the
+    parse names the runs' target and is made again when the target changes.
     """
-    if not manifest_is_stale():
+    settings = load_settings()
+    marker = dbt_project.manifest_path.parent / PARSE_TARGET_FILE
+    saved_target = marker.read_text() if marker.exists() else None
+    if not manifest_is_stale() and saved_target == settings.dbt_target:
         return
-    resource = build_dbt_resource(load_settings())
-    resource.cli(["parse"], target_path=dbt_project.target_path).wait()
+    build_dbt_resource(settings).cli(["parse"], target_path=dbt_project.target_path).wait()
+    marker.write_text(settings.dbt_target)
 
 
 prepare_manifest()
