@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -181,3 +183,12 @@ def test_invalid_suite_names_its_file(tmp_path, expectations, meta, message):
     with pytest.raises(SuiteError, match=message) as raised:
         load_suite(path)
     assert str(path) in str(raised.value)
+
+
+def test_definitions_load_without_great_expectations():
+    # Every run launch loads the definitions, and Great Expectations takes seconds to import.
+    script = (
+        "import sys, dagster_project.definitions; sys.exit('great_expectations' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -16,8 +16,12 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import great_expectations as gx
+if TYPE_CHECKING:
+    # Great Expectations takes seconds to import, so it is imported where suites are loaded, and
+    # loading the definitions (each run launch, the webserver, the CLI) does not pay for it.
+    import great_expectations as gx
 
 ON_FAILURE_VALUES = ("block", "quarantine")
 
@@ -95,6 +99,8 @@ def expectation_columns(expectation: dict) -> list[str] | None:
 
 
 def _part_suite(document: dict, part: str, expectations: list[dict]) -> gx.ExpectationSuite:
+    import great_expectations as gx
+
     fields = {key: value for key, value in document.items() if key not in ("id", "expectations")}
     return gx.ExpectationSuite(
         **{**fields, "name": f"{document.get('name', 'suite')}.{part}"},
@@ -128,6 +134,8 @@ def load_suite(path: Path) -> MartSuite:
     for position, expectation in enumerate(raw_expectations):
         if not isinstance(expectation, dict) or "type" not in expectation:
             raise SuiteError(f"{path}: expectation #{position + 1} has no 'type'")
+    import great_expectations as gx
+
     # GX logs and drops an expectation whose type or arguments are invalid instead of raising,
     # so a typo would silently remove a check: compare the counts.
     gx_logger = logging.getLogger("great_expectations.core.expectation_suite")
