@@ -31,85 +31,46 @@ products as (
     select * from {{ ref('stg_base_operation__products') }}
 ),
 
-{% if is_incremental() %}
-{#
-    The lines to rebuild: loaded after the cutoff, or whose order or product
-    was. Their keys are found first, so the join below reads only those lines
-    instead of joining every line and filtering afterwards.
-#}
-changed_keys as (
-    select
-        order_id,
-        line_number
-    from order_lines
-    where loaded_at > {{ incremental_cutoff() }}
-    union
-    select
-        order_lines.order_id,
-        order_lines.line_number
-    from order_lines
-    inner join orders
-        on order_lines.order_id = orders.order_id
-    where orders.loaded_at > {{ incremental_cutoff() }}
-    union
-    select
-        order_lines.order_id,
-        order_lines.line_number
-    from order_lines
-    inner join products
-        on order_lines.product_id = products.product_id
-    where products.loaded_at > {{ incremental_cutoff() }}
-),
-{% endif %}
-
-lines_to_build as (
-    {% if is_incremental() %}
-    select order_lines.*
-    from order_lines
-    inner join changed_keys
-        on
-            order_lines.order_id = changed_keys.order_id
-            and order_lines.line_number
-            is not distinct from changed_keys.line_number
-    {% else %}
-    select * from order_lines
-    {% endif %}
-),
-
 joined as (
     select
-        {{ null_safe_key(
-            ['lines_to_build.order_id', 'lines_to_build.line_number']
-        ) }} as order_line_key,
-        lines_to_build.order_id,
-        lines_to_build.line_number,
+        {{ null_safe_key(['order_lines.order_id', 'order_lines.line_number']) }}
+            as order_line_key,
+        order_lines.order_id,
+        order_lines.line_number,
         orders.zone_code,
         orders.zone_time_zone,
         orders.zone_currency,
         orders.customer_id,
-        lines_to_build.product_id,
+        order_lines.product_id,
         products.family as product_family,
         products.category as product_category,
         orders.market_segment,
         orders.channel,
         orders.order_status,
         orders.currency,
-        lines_to_build.quantity,
-        lines_to_build.unit_price,
-        lines_to_build.discount_rate,
+        order_lines.quantity,
+        order_lines.unit_price,
+        order_lines.discount_rate,
         products.unit_cost,
         orders.ordered_at,
         orders.ordered_at_local,
         orders.order_local_date,
-        greatest(orders.updated_at, lines_to_build.updated_at) as updated_at,
+        greatest(orders.updated_at, order_lines.updated_at) as updated_at,
         greatest(
-            lines_to_build.loaded_at, orders.loaded_at, products.loaded_at
+            order_lines.loaded_at, orders.loaded_at, products.loaded_at
         ) as loaded_at
-    from lines_to_build
+    from order_lines
     inner join orders
-        on lines_to_build.order_id = orders.order_id
+        on order_lines.order_id = orders.order_id
     inner join products
-        on lines_to_build.product_id = products.product_id
+        on order_lines.product_id = products.product_id
+),
+
+changed as (
+    select * from joined
+    {% if is_incremental() %}
+    where loaded_at > {{ incremental_cutoff() }}
+    {% endif %}
 ),
 
 priced as (
@@ -121,7 +82,7 @@ priced as (
             as decimal(16, 2)
         ) as net_amount,
         cast(quantity * unit_cost as decimal(16, 2)) as cost_amount
-    from joined
+    from changed
 ),
 
 final as (
