@@ -143,4 +143,10 @@ def test_parse_made_again_for_another_target(monkeypatch):
     marker.write_text("postgres")
     prepare_manifest()
     assert marker.read_text() == "duckdb"
-    assert dbt_project.manifest_path.stat().st_mtime_ns > parsed_at
+    reparsed_at = dbt_project.manifest_path.stat().st_mtime_ns
+    assert reparsed_at > parsed_at
+    # An unreadable marker is replaced, not raised.
+    marker.write_bytes(b"\xff\xfe")
+    prepare_manifest()
+    assert marker.read_text() == "duckdb"
+    assert dbt_project.manifest_path.stat().st_mtime_ns > reparsed_at

@@ -153,3 +153,32 @@ def test_open_invoice_ages_when_the_local_day_changes(warehouse, work_dir):
         ageing = invoice_ageing(warehouse)
         assert ageing[9001] == (81, date(2026, 7, 1)), as_of
         assert ageing[9000][0] == 0
+
+
+def invoice_payments(path) -> dict[int, tuple]:
+    with duckdb.connect(str(path), read_only=True) as connection:
+        rows = connection.execute(
+            "select invoice_id, paid_amount, outstanding_amount, is_paid from marts.fct_invoices"
+        ).fetchall()
+    return {invoice_id: tuple(values) for invoice_id, *values in rows}
+
+
+def test_deleted_or_moved_payment_updates_its_invoice(warehouse, work_dir):
+    selection = ["--select", "+fct_invoices"]
+    run(warehouse, work_dir, "run", *selection)
+    assert invoice_payments(warehouse)[9000] == (Decimal("178.73"), Decimal("0.00"), True)
+    # A deletion leaves no newer _loaded_at behind: the invoice must still be recomputed.
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("delete from raw.payments where payment_id = 9500")
+    run(warehouse, work_dir, "run", *selection)
+    assert invoice_payments(warehouse)[9000] == (Decimal("0.00"), Decimal("178.73"), False)
+    # Payment 9501 moves from invoice 9001 to 9002: both invoices change.
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute(
+            "update raw.payments set invoice_id = 9002, _loaded_at = ? where payment_id = 9501",
+            [LATER],
+        )
+    run(warehouse, work_dir, "run", *selection)
+    payments = invoice_payments(warehouse)
+    assert payments[9001] == (Decimal("0.00"), Decimal("121.89"), False)
+    assert payments[9002] == (Decimal("60.00"), Decimal("174.00"), False)

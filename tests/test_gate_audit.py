@@ -403,8 +403,13 @@ def test_duplicate_key_found_by_great_expectations(tmp_path):
 
 def test_other_table_expectation_not_provable(tmp_path):
     row_count = {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}}
+    conditional = {
+        "type": "expect_column_values_to_be_unique",
+        "kwargs": {"column": "site", "row_condition": 'reading=="5"', "condition_parser": "pandas"},
+    }
     assert keys_suite(tmp_path).unique_keys == (("reading_id",), ("site", "reading"))
     assert keys_suite(tmp_path, [row_count]).unique_keys is None
+    assert keys_suite(tmp_path, [conditional]).unique_keys is None
 
 
 def test_chunked_validation_keeps_row_ids(tmp_path, monkeypatch):

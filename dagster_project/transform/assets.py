@@ -100,7 +100,8 @@ def prepare_manifest() -> None:
     """
     settings = load_settings()
     marker = dbt_project.manifest_path.parent / PARSE_TARGET_FILE
-    saved_target = marker.read_text() if marker.exists() else None
+    # An unreadable marker counts as none: the project is parsed again and the marker rewritten.
+    saved_target = marker.read_text(errors="replace") if marker.is_file() else None
     if not manifest_is_stale() and saved_target == settings.dbt_target:
         return
     build_dbt_resource(settings).cli(["parse"], target_path=dbt_project.target_path).wait()

@@ -67,8 +67,10 @@ joined as (
 ),
 
 {#
-    Besides the rows loaded since the cutoff, an invoice still open in the
-    model is recomputed when its zone's local date has changed since it was
+    Besides the rows loaded since the cutoff, an invoice is recomputed when
+    its payments no longer add up to the amount paid in the model (a payment
+    deleted, or moved to another invoice, leaves no newer load behind), and
+    an invoice still open when its zone's local date has changed since it was
     last computed: its days overdue grow each day without any change in the
     source, and stay the same within a day.
 #}
@@ -77,6 +79,13 @@ changed as (
     {% if is_incremental() %}
     where
         row_loaded_at > {{ incremental_cutoff() }}
+        or invoice_id in (
+            select built.invoice_id
+            from {{ this }} as built
+            left join paid
+                on built.invoice_id = paid.invoice_id
+            where built.paid_amount <> coalesce(paid.paid_amount, 0)
+        )
         or invoice_id in (
             select open_invoices.invoice_id
             from {{ this }} as open_invoices
