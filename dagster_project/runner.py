@@ -160,6 +160,8 @@ def run_pipeline(
     database instead of the mart files in ``marts_dir``.
     """
     started = time.monotonic()
+    # NOTE: in-process runs bypass the run queue. On a PostgreSQL warehouse nothing stops this
+    # refresh from overlapping one launched by the daemon (see the dbt var lookback_minutes).
     refresh = defs.resolve_job_def(REFRESH_JOB).execute_in_process(
         run_config=CONSOLE_AT_INFO,
         instance=instance,

@@ -118,7 +118,7 @@ def test_manifest_stale_after_model_change(tmp_path):
     assert manifest_is_stale(project)
 
 
-def test_dbt_resource_skips_version_command_and_adapter():
+def test_dbt_resource_skips_startup_work():
     # ZoneMartsDbtResource replaces two private members of DbtCliResource. If a dagster-dbt
     # upgrade renamed them, the overrides would silently stop saving start-up time.
     assert isinstance(inspect.getattr_static(DbtCliResource, "_cli_version"), cached_property)
@@ -132,7 +132,7 @@ def test_dbt_resource_skips_version_command_and_adapter():
     assert resource._initialize_dbt_core_adapter(["build"]) is None
 
 
-def test_parse_made_again_for_another_target(monkeypatch):
+def test_reparse_on_target_change(monkeypatch):
     monkeypatch.delenv("ZONE_MARTS_MODE", raising=False)
     marker = dbt_project.manifest_path.parent / PARSE_TARGET_FILE
     prepare_manifest()

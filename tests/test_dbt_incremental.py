@@ -88,9 +88,9 @@ def test_row_dated_2099_does_not_freeze(warehouse, work_dir):
     assert "not_in_future_fct_order_lines_ordered_at" in check.stdout
 
 
-def test_duplicate_keys_in_landing_stop_the_build(warehouse, work_dir):
-    # The extraction merges by primary key, so a landing table contains one row per key; a second
-    # row for a key (written here by hand) must stop the build before the fact changes.
+def test_landing_duplicate_stops_build(warehouse, work_dir):
+    # The extraction merges by primary key, so a landing table contains one row per key. A second
+    # row for a key, written here by hand, must stop the build before the fact changes.
     run(warehouse, work_dir, "run", *SELECTION)
     before = order_lines(warehouse, "order_id = 1000 and line_number = 1")
     again = raw.utc("2026-06-30T11:00:00")
@@ -142,7 +142,7 @@ def invoice_ageing(path) -> dict[int, tuple]:
     return {invoice_id: (days, as_of) for invoice_id, days, as_of in rows}
 
 
-def test_open_invoice_ages_when_the_local_day_changes(warehouse, work_dir):
+def test_open_invoice_ages_on_local_day(warehouse, work_dir):
     selection = ["--select", "+fct_invoices"]
     run(warehouse, work_dir, "run", *selection)
     env = raw.dbt_env(warehouse_path=warehouse)
@@ -163,11 +163,11 @@ def invoice_payments(path) -> dict[int, tuple]:
     return {invoice_id: tuple(values) for invoice_id, *values in rows}
 
 
-def test_deleted_or_moved_payment_updates_its_invoice(warehouse, work_dir):
+def test_payment_change_updates_invoice(warehouse, work_dir):
     selection = ["--select", "+fct_invoices"]
     run(warehouse, work_dir, "run", *selection)
     assert invoice_payments(warehouse)[9000] == (Decimal("178.73"), Decimal("0.00"), True)
-    # A deletion leaves no newer _loaded_at behind: the invoice must still be recomputed.
+    # A deletion leaves no newer _loaded_at behind, yet the invoice must be recomputed.
     with duckdb.connect(str(warehouse)) as connection:
         connection.execute("delete from raw.payments where payment_id = 9500")
     run(warehouse, work_dir, "run", *selection)

@@ -25,7 +25,7 @@ def test_local_instance_runs_one_warehouse_job():
     assert {"key": key, "limit": 1} in limits
 
 
-def test_writer_jobs_carry_the_writer_tag():
+def test_writer_jobs_carry_writer_tag():
     from dagster_project.definitions import defs
 
     (key,) = WAREHOUSE_WRITER_TAGS

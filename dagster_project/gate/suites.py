@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    # Great Expectations takes seconds to import, so it is imported where suites are loaded, and
-    # loading the definitions (each run launch, the webserver, the CLI) does not pay for it.
+    # Great Expectations takes seconds to import, so only the functions that build suites import
+    # it, and loading the definitions (each run launch, the webserver, the CLI) does not.
     import great_expectations as gx
 
 ON_FAILURE_VALUES = ("block", "quarantine")

@@ -62,16 +62,16 @@ class ZoneMartsDbtResource(DbtCliResource):
     """dagster-dbt's dbt resource without two start-up costs per command that nothing here uses.
 
     Before each command, `DbtCliResource` runs `dbt --version`, which also queries PyPI for the
-    latest release (about 1.9 s on a 2-core machine), and builds an in-process dbt adapter
-    (about 1.2 s). The adapter serves only
-    `fetch_row_counts` and `fetch_column_metadata`, which this project does not call, and
-    dagster-dbt streams events without it. The version comes from the installed dbt-core
-    package instead: `DBT_EXECUTABLE` is the dbt beside this Python, so it is the same dbt.
-    Both members are private to dagster-dbt, which is pinned; a test checks they still exist.
+    latest release (about 1.9 s on a 2-core machine), and builds a dbt adapter (about 1.2 s) that
+    only `fetch_row_counts` and `fetch_column_metadata` use. This project calls neither, and
+    dagster-dbt streams events without an adapter. Both members are private to the pinned
+    dagster-dbt, and a test checks that they still exist.
     """
 
     @cached_property
     def _cli_version(self) -> version.Version:
+        # NOTE: this is the dbt-core installed with the project. It is the dbt that runs unless
+        # none sits beside this Python and DBT_EXECUTABLE falls back to another one on PATH.
         return version.parse(importlib.metadata.version("dbt-core"))
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
@@ -120,7 +120,7 @@ def zone_marts_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource
     """Build the selected models and run their data tests, each reported as an asset check.
 
     Unit tests check the models' logic on fixed rows, not the data, so `make test` runs them
-    and the pipeline's builds leave them out, as dbt recommends for production.
+    and the pipeline's builds leave them out.
     """
     with dbt_environment_applied(load_settings()):
         build = ["build", "--exclude-resource-type", "unit_test"]

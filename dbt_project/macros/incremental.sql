@@ -2,10 +2,10 @@
     Instant after which an incremental run re-reads rows: the latest loaded_at
     already in the model, minus the lookback_minutes var. The cursor is the
     warehouse load time, never a business date, so one row dated 2099 cannot
-    hold back later rows. Runs that write the warehouse never overlap (the
-    DuckDB file admits one writer; the run queue starts one warehouse run at
-    a time), so a row loaded after that instant was committed after the
-    model's last build, and a lookback of 0 misses nothing.
+    hold back later rows. The DuckDB file admits one writer, and both Dagster
+    instances start one refresh at a time, so a row loaded after that instant
+    was committed after the model's last build and a lookback of 0 misses
+    nothing. Where runs that write the warehouse can overlap, raise it.
 #}
 {% macro incremental_cutoff(cursor_column='loaded_at') -%}
     (

@@ -67,12 +67,11 @@ joined as (
 ),
 
 {#
-    Besides the rows loaded since the cutoff, an invoice is recomputed when
-    its payments no longer add up to the amount paid in the model (a payment
-    deleted, or moved to another invoice, leaves no newer load behind), and
-    an invoice still open when its zone's local date has changed since it was
-    last computed: its days overdue grow each day without any change in the
-    source, and stay the same within a day.
+    Besides the rows loaded since the cutoff, two kinds of built invoices are
+    recomputed. Those whose payments no longer add up to their amount paid,
+    because a deleted or moved payment leaves no newer load behind. And open
+    ones whose zone has reached a new local date, because days overdue grow
+    each day without any change in the source.
 #}
 changed as (
     select * from joined
@@ -84,16 +83,14 @@ changed as (
             from {{ this }} as built
             left join paid
                 on built.invoice_id = paid.invoice_id
-            where built.paid_amount <> coalesce(paid.paid_amount, 0)
-        )
-        or invoice_id in (
-            select open_invoices.invoice_id
-            from {{ this }} as open_invoices
             where
-                open_invoices.outstanding_amount > 0
-                and open_invoices.as_of_local_date <> {{ to_local_date(
-                    as_of_timestamp(), 'open_invoices.zone_time_zone'
-                ) }}
+                built.paid_amount <> coalesce(paid.paid_amount, 0)
+                or (
+                    built.outstanding_amount > 0
+                    and built.as_of_local_date <> {{ to_local_date(
+                        as_of_timestamp(), 'built.zone_time_zone'
+                    ) }}
+                )
         )
     {% endif %}
 ),
