@@ -421,7 +421,7 @@ def test_chunked_validation_keeps_row_ids(tmp_path, monkeypatch):
         "CREATE TABLE readings AS SELECT i AS reading_id, "
         "CASE WHEN i IN (10, 4100) THEN -1 ELSE i END AS reading FROM range(5000) AS r (i)"
     )
-    query = audit_module.rows_to_audit(connection, "readings", None)
+    query = audit_module.rows_to_audit(connection, "readings")
     outcomes, rows = audit_module.validate_rows(connection, SuiteValidator(), suite, query, {})
     (between,) = outcomes
     assert rows == 5000
@@ -435,7 +435,7 @@ def test_empty_table_missing_column_fails(tmp_path):
     suite = readings_suite(tmp_path)
     connection = duckdb.connect()
     connection.execute("CREATE TABLE readings (reading_id INTEGER)")
-    query = audit_module.rows_to_audit(connection, "readings", None)
+    query = audit_module.rows_to_audit(connection, "readings")
     outcomes, rows = audit_module.validate_rows(connection, SuiteValidator(), suite, query, {})
     (between,) = outcomes
     assert rows == 0

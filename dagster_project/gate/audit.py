@@ -4,11 +4,11 @@ Each table yields one ``suite_<table>`` check. It passes when every blocking exp
 and the rows rejected by quarantine expectations stay within the suite's maximum share. Those
 rows are then moved out of the candidate.
 
-Row expectations read the table in chunks, so memory stays flat in the table size. Given the
-zone's published mart, they read only the rows it does not contain, because unchanged rows
-passed the same suite when they were published. The other expectations (uniqueness) cover the
-whole table: DuckDB proves distinct keys in one scan, and Great Expectations reads the columns
-only when it cannot.
+Row expectations read the table in chunks, so memory stays flat in the table size. When the
+candidate starts from the zone's published mart, they read only the rows its update inserted,
+because unchanged rows passed the same suite when they were published. The other expectations
+(uniqueness) cover the whole table: DuckDB proves distinct keys in one scan, and Great
+Expectations reads the columns only when it cannot.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import pandas as pd
 from dagster_project.gate.candidate import count_rows, quote_identifier, table_columns
 from dagster_project.gate.checks import CheckOutcome
 from dagster_project.gate.quarantine import move_to_quarantine
+from dagster_project.gate.row_delta import changed_rows_condition
 from dagster_project.gate.suites import MartSuite
 from dagster_project.gate.validation import (
     ExpectationOutcome,
@@ -40,21 +41,19 @@ def suite_check_name(table: str) -> str:
     return f"suite_{table}"
 
 
-def rows_to_audit(connection: duckdb.DuckDBPyConnection, table: str, published: str | None) -> str:
+def rows_to_audit(
+    connection: duckdb.DuckDBPyConnection, table: str, changed_rows_only: bool = False
+) -> str:
     """Return the query of the rows the row expectations must read, with their rowid.
 
-    Without ``published``, every row. With it (the same table in the published mart, with the
-    same columns and types), only the rows it does not hold, compared on every column.
+    Every row, or with ``changed_rows_only`` the rows that the candidate's update from the
+    published mart inserted (see row_delta.py).
     """
     quoted = quote_identifier(table)
     query = f"SELECT c.rowid AS {ROW_ID_COLUMN}, c.* FROM {quoted} AS c"
-    if published is None:
-        return query
-    same = " AND ".join(
-        f"p.{quote_identifier(name)} IS NOT DISTINCT FROM c.{quote_identifier(name)}"
-        for name, _ in table_columns(connection, table)
-    )
-    return f"{query} WHERE NOT EXISTS (SELECT 1 FROM {published} AS p WHERE {same})"
+    if changed_rows_only:
+        query += f" WHERE {changed_rows_condition(table, 'c')}"
+    return query
 
 
 def _with_row_ids(
@@ -156,17 +155,21 @@ def audit_table(
     parameters: dict[str, object],
     run_id: str,
     now: datetime,
-    published: str | None = None,
+    changed_rows_only: bool = False,
 ) -> tuple[CheckOutcome, list[ExpectationOutcome]]:
     """Validate one candidate table, quarantine its rejected rows if allowed, return the check.
 
-    ``published`` is the same table in the zone's published mart, attached to ``connection``,
-    when only changed rows need the row expectations (see ``rows_to_audit``).
+    With ``changed_rows_only``, the row expectations read only the rows changed since the
+    published mart (see ``rows_to_audit``).
     """
     table = suite.table
     try:
         row_outcomes, audited_rows = validate_rows(
-            connection, validator, suite, rows_to_audit(connection, table, published), parameters
+            connection,
+            validator,
+            suite,
+            rows_to_audit(connection, table, changed_rows_only),
+            parameters,
         )
         outcomes = row_outcomes + validate_table(connection, validator, suite, parameters)
     except duckdb.ConversionException as error:
@@ -196,7 +199,7 @@ def audit_table(
         "zone_code": zone_code,
         "table": table,
         "row_count": row_count,
-        "audit_scope": "all rows" if published is None else "changed rows",
+        "audit_scope": "changed rows" if changed_rows_only else "all rows",
         "audited_rows": audited_rows,
         "rows_after_quarantine": count_rows(connection, table),
         "evaluated_expectations": len(outcomes),
@@ -210,7 +213,7 @@ def audit_table(
     }
     if passed:
         description = f"{len(outcomes)} expectations passed on {row_count} rows"
-        if published is not None:
+        if changed_rows_only:
             description += f" (row expectations on the {audited_rows} changed rows)"
         if quarantined:
             description += f"; {quarantined} rows quarantined"

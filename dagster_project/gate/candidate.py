@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -62,8 +63,13 @@ def remove_database_file(path: Path) -> None:
 
 
 @contextmanager
-def open_candidate(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Create an empty candidate file and yield a read-write connection to it, in UTC.
+def open_candidate(
+    path: Path, start_from: Path | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Create a candidate file and yield a read-write connection to it, in UTC.
+
+    The file starts empty, or as a copy of the DuckDB file ``start_from`` (the zone's published
+    mart), which is only read.
 
     DuckDB may use up to ZONE_MARTS_GATE_MEMORY_LIMIT, then spills to disk.
 
@@ -71,6 +77,8 @@ def open_candidate(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_database_file(path)
+    if start_from is not None:
+        shutil.copyfile(start_from, path)
     limit = gate_memory_limit()
     connection = duckdb.connect(str(path))
     try:

@@ -16,8 +16,14 @@ import adbc_driver_postgresql.dbapi as adbc
 import duckdb
 import pyarrow as pa
 
-from dagster_project.gate.candidate import MART_SCHEMA, ZONE_COLUMN, CandidateError
+from dagster_project.gate.candidate import (
+    MART_SCHEMA,
+    ZONE_COLUMN,
+    CandidateError,
+    table_columns,
+)
 from dagster_project.gate.candidate import quote_identifier as quote
+from dagster_project.gate.row_delta import apply_row_delta
 
 RAW_SCHEMA = "raw"
 EXTRACT_STATE_TABLE = "_extract_state"
@@ -43,7 +49,13 @@ class MissingSourceError(LookupError):
 
 
 class Warehouse(Protocol):
-    """The side a candidate is copied from. ``describe()`` names it in messages."""
+    """The side a candidate is copied from. ``describe()`` names it in messages.
+
+    A warehouse whose ``updates_in_place`` is true also has ``update_zone_tables``, which brings
+    a copy of the zone's published mart level with it instead of copying every row.
+    """
+
+    updates_in_place: bool
 
     def describe(self) -> str: ...
 
@@ -68,6 +80,7 @@ class DuckDBWarehouse:
     """The embedded warehouse file, attached read-only to the candidate as ``warehouse``."""
 
     alias = "warehouse"
+    updates_in_place = True
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -102,27 +115,51 @@ class DuckDBWarehouse:
         ).fetchall()
         return [name for (name,) in rows]
 
+    def _zone_rows(
+        self, candidate: duckdb.DuckDBPyConnection, table: str, zone_code: str
+    ) -> tuple[str, list]:
+        """Return the query of the zone's rows of a mart table (all rows without a zone column)."""
+        source = f"{self.alias}.{MART_SCHEMA}.{quote(table)}"
+        columns = table_columns(candidate, f"{self.alias}.{table}", MART_SCHEMA)
+        if ZONE_COLUMN in {name for name, _ in columns}:
+            return f"SELECT * FROM {source} WHERE {ZONE_COLUMN} = ?", [zone_code]
+        return f"SELECT * FROM {source}", []
+
     def copy_zone_tables(self, candidate: duckdb.DuckDBPyConnection, zone_code: str) -> list[str]:
         tables = self._tables(candidate, MART_SCHEMA)
         for table in tables:
-            source = f"{self.alias}.{MART_SCHEMA}.{quote(table)}"
-            columns = {
-                name
-                for (name,) in candidate.execute(
-                    "select column_name from information_schema.columns "
-                    "where table_catalog = ? and table_schema = ? and table_name = ?",
-                    [self.alias, MART_SCHEMA, table],
-                ).fetchall()
-            }
-            if ZONE_COLUMN in columns:
-                candidate.execute(
-                    f"CREATE TABLE {quote(table)} AS SELECT * FROM {source} "
-                    f"WHERE {ZONE_COLUMN} = ?",
-                    [zone_code],
-                )
-            else:
-                candidate.execute(f"CREATE TABLE {quote(table)} AS SELECT * FROM {source}")
+            query, parameters = self._zone_rows(candidate, table, zone_code)
+            candidate.execute(f"CREATE TABLE {quote(table)} AS {query}", parameters)
         return tables
+
+    def update_zone_tables(
+        self, candidate: duckdb.DuckDBPyConnection, zone_code: str
+    ) -> tuple[list[str], list[str]]:
+        """Bring a candidate copied from the zone's published mart level with the warehouse.
+
+        Tables keep their unchanged rows (see row_delta.py). A table whose columns changed is
+        copied whole, and tables the warehouse does not hold, such as the previous publish log
+        and quarantine, are dropped. Return the mart tables and those copied whole.
+        """
+        tables = self._tables(candidate, MART_SCHEMA)
+        held = candidate.execute(
+            "select table_name from information_schema.tables "
+            "where table_catalog = current_database() and table_schema = 'main'"
+        ).fetchall()
+        for (name,) in held:
+            if name not in tables:
+                candidate.execute(f"DROP TABLE {quote(name)}")
+        copied = []
+        for table in tables:
+            query, parameters = self._zone_rows(candidate, table, zone_code)
+            source_columns = table_columns(candidate, f"{self.alias}.{table}", MART_SCHEMA)
+            if table_columns(candidate, table) == source_columns:
+                apply_row_delta(candidate, table, query, parameters)
+                continue
+            candidate.execute(f"DROP TABLE IF EXISTS {quote(table)}")
+            candidate.execute(f"CREATE TABLE {quote(table)} AS {query}", parameters)
+            copied.append(table)
+        return tables, copied
 
     def order_line_total(self, candidate: duckdb.DuckDBPyConnection, zone_code: str) -> Decimal:
         _require_source_tables(self, self._tables(candidate, RAW_SCHEMA))
@@ -169,6 +206,10 @@ def _plain_arrow(table: pa.Table) -> tuple[pa.Table, dict[str, str]]:
 
 class PostgresWarehouse:
     """A PostgreSQL warehouse, read through ADBC into the candidate."""
+
+    # Production publishes to PostgreSQL schemas and audits every row, from a candidate built
+    # whole: no published DuckDB file exists to start from.
+    updates_in_place = False
 
     def __init__(self, url: str) -> None:
         self.url = url

@@ -20,8 +20,6 @@ from dagster_project.gate.candidate import (
     candidate_path,
     count_rows,
     open_candidate,
-    quote_identifier,
-    table_columns,
     zone_lock,
 )
 from dagster_project.gate.checks import (
@@ -49,7 +47,6 @@ from dagster_project.publish.log import (
 # Row expectations read only the rows changed since the last publish, except once a day: a
 # publish audits every row when the zone's last full audit is older than this.
 FULL_AUDIT_INTERVAL = timedelta(hours=24)
-PUBLISHED_ALIAS = "published"
 
 
 @dataclass(frozen=True)
@@ -150,10 +147,17 @@ def _audit_zone(
     previous_run_id, previous_counts = last_publish
     expectations_by_table = {}
     fingerprint = suites_fingerprint(suites)
-    changed_only = audit_changed_rows_only(latest, fingerprint, policy, now)
+    changed_only = (
+        audit_changed_rows_only(latest, fingerprint, policy, now) and warehouse.updates_in_place
+    )
+    published = published_path(marts_dir, zone_code) if changed_only else None
 
-    with open_candidate(candidate) as connection:
-        tables = warehouse.copy_zone_tables(connection, zone_code)
+    with open_candidate(candidate, start_from=published) as connection:
+        if changed_only:
+            tables, copied = warehouse.update_zone_tables(connection, zone_code)
+        else:
+            tables = warehouse.copy_zone_tables(connection, zone_code)
+            copied = tables
         if not tables:
             raise CandidateError(
                 f"no table in schema {MART_SCHEMA} of {warehouse.describe()}: run dbt first"
@@ -174,9 +178,6 @@ def _audit_zone(
         ]
         validator = SuiteValidator()
         parameters = suite_parameters(now)
-        if changed_only:
-            published = published_path(marts_dir, zone_code)
-            connection.execute(f"ATTACH ? AS {PUBLISHED_ALIAS} (READ_ONLY)", [str(published)])
         for table, suite in suites.items():
             if table not in tables:
                 checks.append(missing_table_check(table, zone_code))
@@ -189,12 +190,10 @@ def _audit_zone(
                 parameters,
                 run_id,
                 now,
-                published=_published_table(connection, table) if changed_only else None,
+                changed_rows_only=table not in copied,
             )
             checks.append(check)
             expectations_by_table[table] = outcomes
-        if changed_only:
-            connection.execute(f"DETACH {PUBLISHED_ALIAS}")
         row_counts = {table: count_rows(connection, table) for table in tables}
 
     checks.append(
@@ -226,14 +225,6 @@ def _audit_zone(
     audit.report_path = write_report(candidate.parent / REPORTS_DIRNAME, zone_code, stamp, html)
     write_audit_record(audit)
     return audit
-
-
-def _published_table(connection, table: str) -> str | None:
-    """Return the published copy of ``table`` when its columns and types match the candidate's."""
-    published = f"{PUBLISHED_ALIAS}.{table}"
-    if table_columns(connection, published) != table_columns(connection, table):
-        return None
-    return f"{PUBLISHED_ALIAS}.main.{quote_identifier(table)}"
 
 
 def _fingerprint(path: Path) -> list[int]:

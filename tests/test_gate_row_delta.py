@@ -1,0 +1,131 @@
+"""A candidate started from the published mart ends up holding exactly the warehouse's rows."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import duckdb
+import pytest
+from gate_warehouse import ORDERS_PER_ZONE, build_warehouse, copy_suites, execute
+from test_gate_audit import audited_rows, failed_checks, run_zone
+
+from dagster_project.gate.row_delta import apply_row_delta
+from dagster_project.gate.suites import load_suites
+from dagster_project.publish.embedded import published_path
+
+
+def multiset(connection: duckdb.DuckDBPyConnection, query: str) -> list[tuple]:
+    return sorted(connection.execute(query).fetchall(), key=repr)
+
+
+@pytest.mark.parametrize(
+    ("held", "wanted"),
+    [
+        ([(1, "a"), (2, None)], [(1, "a"), (2, None)]),
+        ([(1, "a"), (1, "a"), (1, "a")], [(1, "a")]),
+        ([(1, "a")], [(1, "a"), (1, "a"), (3, None)]),
+        ([(None, None), (2, "b")], [(None, None), (None, None), (2, "c")]),
+        ([], [(1, "a")]),
+        ([(1, "a"), (2, "b")], []),
+    ],
+)
+def test_delta_matches_source_multiset(held, wanted):
+    connection = duckdb.connect()
+    connection.execute("CREATE TABLE mart (id INTEGER, label VARCHAR)")
+    connection.execute("CREATE TABLE source (id INTEGER, label VARCHAR)")
+    if held:
+        connection.executemany("INSERT INTO mart VALUES (?, ?)", held)
+    if wanted:
+        connection.executemany("INSERT INTO source VALUES (?, ?)", wanted)
+
+    deleted, inserted = apply_row_delta(connection, "mart", "SELECT * FROM source", [])
+
+    assert multiset(connection, "SELECT * FROM mart") == multiset(
+        connection, "SELECT * FROM source"
+    )
+    assert deleted == (Counter(held) - Counter(wanted)).total()
+    assert inserted == (Counter(wanted) - Counter(held)).total()
+
+
+@pytest.fixture
+def published(tmp_path):
+    """A warehouse whose zone idf was audited in full and published once."""
+    warehouse = build_warehouse(tmp_path / "warehouse.duckdb")
+    suites = load_suites(copy_suites(tmp_path / "expectations"))
+    marts_dir = tmp_path / "marts"
+    first = run_zone(warehouse, marts_dir, suites, "idf", "run-1")
+    assert first.passed, failed_checks(first)
+    return warehouse, marts_dir, suites
+
+
+def zone_rows_differ(warehouse, marts_dir, table: str) -> tuple[int, int]:
+    """Count rows only in the published mart, and rows only in the warehouse's zone idf."""
+    with duckdb.connect(str(published_path(marts_dir, "idf")), read_only=True) as mart:
+        mart.execute(f"ATTACH '{warehouse}' AS w (READ_ONLY)")
+        zone = f"SELECT * FROM w.marts.{table} WHERE zone_code = 'idf'"
+        return mart.execute(
+            f"SELECT (SELECT count(*) FROM (FROM {table} EXCEPT ALL {zone})), "
+            f"(SELECT count(*) FROM ({zone} EXCEPT ALL FROM {table}))"
+        ).fetchall()[0]
+
+
+def test_updated_mart_equals_warehouse(published):
+    warehouse, marts_dir, suites = published
+    execute(
+        warehouse,
+        """
+        UPDATE marts.fct_order_lines SET cost_amount = cost_amount + 1 WHERE order_id = 3;
+        DELETE FROM marts.fct_shipments WHERE order_id = 5;
+        INSERT INTO marts.fct_shipments
+            SELECT * REPLACE (order_id + 900 AS shipment_id) FROM marts.fct_shipments
+            WHERE order_id = 6;
+        """,
+    )
+    audit = run_zone(warehouse, marts_dir, suites, "idf", "run-2")
+    assert audit.audit_scope == "changed rows"
+    assert audit.passed, failed_checks(audit)
+    assert audited_rows(audit) == {"dim_carriers": 0, "fct_order_lines": 1, "fct_shipments": 1}
+    for table in ("fct_order_lines", "fct_shipments"):
+        assert zone_rows_differ(warehouse, marts_dir, table) == (0, 0)
+    with duckdb.connect(str(published_path(marts_dir, "idf")), read_only=True) as mart:
+        lines = mart.execute("SELECT count(*) FROM fct_order_lines").fetchall()[0][0]
+    assert lines == ORDERS_PER_ZONE
+
+
+def test_quarantine_holds_this_publish_only(published):
+    warehouse, marts_dir, suites = published
+    execute(
+        warehouse,
+        """
+        UPDATE raw.sales_order_lines SET quantity = -2 WHERE order_id = 7;
+        UPDATE marts.fct_order_lines SET quantity = -2,
+            net_amount = round(-2 * unit_price * (1 - discount_rate), 2) WHERE order_id = 7;
+        """,
+    )
+    for run_id in ("run-2", "run-3"):
+        audit = run_zone(warehouse, marts_dir, suites, "idf", run_id)
+        assert audit.passed, failed_checks(audit)
+    with duckdb.connect(str(published_path(marts_dir, "idf")), read_only=True) as mart:
+        held_back = mart.execute("SELECT run_id FROM _quarantine").fetchall()
+        log = mart.execute("SELECT run_id FROM _publish_log ORDER BY published_at").fetchall()
+        negative = mart.execute("SELECT count(*) FROM fct_order_lines WHERE quantity < 0")
+        negative = negative.fetchall()[0][0]
+    assert held_back == [("run-3",)]
+    assert log == [("run-1",), ("run-2",), ("run-3",)]
+    assert negative == 0
+
+
+def test_changed_columns_copy_table_whole(published):
+    warehouse, marts_dir, suites = published
+    execute(
+        warehouse,
+        "ALTER TABLE marts.fct_shipments ALTER COLUMN carrier_id TYPE BIGINT",
+    )
+    audit = run_zone(warehouse, marts_dir, suites, "idf", "run-2")
+    assert audit.passed, failed_checks(audit)
+    assert audited_rows(audit) == {
+        "dim_carriers": 0,
+        "fct_order_lines": 0,
+        "fct_shipments": ORDERS_PER_ZONE,
+    }
+    assert zone_rows_differ(warehouse, marts_dir, "fct_shipments") == (0, 0)
