@@ -20,7 +20,7 @@ from dagster_project.context.assets import zone_context
 from dagster_project.resources import WarehouseResource
 from dagster_project.settings import DBT_PROJECT_DIR, load_settings
 from dagster_project.transform.assets import (
-    PARSE_TARGET_FILE,
+    PARSE_PROFILE_FILE,
     build_dbt_resource,
     manifest_is_stale,
     prepare_manifest,
@@ -132,21 +132,23 @@ def test_dbt_resource_skips_startup_work():
     assert resource._initialize_dbt_core_adapter(["build"]) is None
 
 
-def test_reparse_on_target_change(monkeypatch):
+def test_reparse_on_profile_change(monkeypatch, tmp_path):
     monkeypatch.delenv("ZONE_MARTS_MODE", raising=False)
-    marker = dbt_project.manifest_path.parent / PARSE_TARGET_FILE
+    marker = dbt_project.manifest_path.parent / PARSE_PROFILE_FILE
     prepare_manifest()
     parsed_at = dbt_project.manifest_path.stat().st_mtime_ns
-    # The same target: the saved parse is kept.
+    key = marker.read_text()
+    # The same profile: the saved parse is kept.
     prepare_manifest()
     assert dbt_project.manifest_path.stat().st_mtime_ns == parsed_at
-    marker.write_text("postgres")
+    # Another warehouse file renders another profile, which dbt would parse again at each build.
+    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "other.duckdb"))
     prepare_manifest()
-    assert marker.read_text() == "duckdb"
+    assert marker.read_text() != key
     reparsed_at = dbt_project.manifest_path.stat().st_mtime_ns
     assert reparsed_at > parsed_at
     # An unreadable marker is replaced, not raised.
     marker.write_bytes(b"\xff\xfe")
     prepare_manifest()
-    assert marker.read_text() == "duckdb"
+    assert len(marker.read_text()) == 64
     assert dbt_project.manifest_path.stat().st_mtime_ns > reparsed_at

@@ -46,8 +46,12 @@ def apply_row_delta(
         WITH source_hashes AS (
             SELECT hash(s) AS {_HASH}, count(*) AS n FROM ({source}) AS s GROUP BY 1
         ),
-        target_hashes AS (SELECT hash(t) AS {_HASH}, count(*) AS n FROM {quoted} AS t GROUP BY 1)
-        SELECT {_HASH}, coalesce(source_hashes.n, 0) AS {_SOURCE_ROWS}, coalesce(target_hashes.n, 0) AS {_TARGET_ROWS}
+        target_hashes AS (
+            SELECT hash(t) AS {_HASH}, count(*) AS n FROM {quoted} AS t GROUP BY 1
+        )
+        SELECT {_HASH},
+            coalesce(source_hashes.n, 0) AS {_SOURCE_ROWS},
+            coalesce(target_hashes.n, 0) AS {_TARGET_ROWS}
         FROM source_hashes FULL JOIN target_hashes USING ({_HASH})
         WHERE {_SOURCE_ROWS} <> {_TARGET_ROWS}
         """,
@@ -62,7 +66,9 @@ def apply_row_delta(
                 SELECT t.rowid AS row_id, hash(t) AS {_HASH},
                     row_number() OVER (PARTITION BY hash(t)) AS {_COPY}
                 FROM {quoted} AS t
-                WHERE hash(t) IN (SELECT {_HASH} FROM {_DELTA} WHERE {_TARGET_ROWS} > {_SOURCE_ROWS})
+                WHERE hash(t) IN (
+                    SELECT {_HASH} FROM {_DELTA} WHERE {_TARGET_ROWS} > {_SOURCE_ROWS}
+                )
             ) AS surplus JOIN {_DELTA} USING ({_HASH})
             WHERE {_COPY} <= {_TARGET_ROWS} - {_SOURCE_ROWS}
         )

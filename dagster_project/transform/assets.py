@@ -1,6 +1,9 @@
 """dbt models and tests as Dagster assets and asset checks, built with one `dbt build`."""
 
+import hashlib
 import importlib.metadata
+import json
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import Any
@@ -16,14 +19,20 @@ from dagster_dbt import (
 from packaging import version
 
 from dagster_project.settings import Settings, load_settings
-from dagster_project.transform.environment import DBT_EXECUTABLE, dbt_environment_applied
+from dagster_project.transform.environment import (
+    DBT_EXECUTABLE,
+    dbt_environment,
+    dbt_environment_applied,
+)
 from dagster_project.transform.project import dbt_project
 
 # Models keep dagster-dbt's default keys. By the same default, sources map to the extraction
 # and context keys ["base_operation", table] and ["zone_context", table].
 LAYER_GROUPS = ("staging", "intermediate", "marts")
-# File beside the manifest naming the dbt target of the saved parse.
-PARSE_TARGET_FILE = "zone_marts_parse_target"
+# File beside the manifest holding the profile key (see ``profile_key``) of the saved parse.
+PARSE_PROFILE_FILE = "zone_marts_parse_profile"
+# Variables that profiles.yml reads besides those of ``dbt_environment``.
+PROFILE_VARIABLES = ("ZONE_MARTS_DBT_MEMORY_LIMIT",)
 
 
 class ZoneMartsTranslator(DagsterDbtTranslator):
@@ -88,6 +97,17 @@ def build_dbt_resource(settings: Settings) -> DbtCliResource:
     )
 
 
+def profile_key(settings: Settings) -> str:
+    """Return a SHA-256 of the target and of every variable that profiles.yml reads.
+
+    dbt reuses a saved parse only for the same rendered profile: a parse made for another
+    warehouse path or memory limit is thrown away and redone at every build.
+    """
+    values = dict(dbt_environment(settings), target=settings.dbt_target)
+    values |= {name: os.environ.get(name, "") for name in PROFILE_VARIABLES}
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
+
+
 def prepare_manifest() -> None:
     """Parse the dbt project when its manifest is missing or older than the project files.
 
@@ -95,17 +115,19 @@ def prepare_manifest() -> None:
     dagster-dbt's own `prepare_if_dev` runs `dbt` from PATH, which misses an unactivated virtual
     environment, so this parses with the dbt installed beside this Python.
 
-    Each run starts from the parse saved here, which dbt reuses only for the same target, so the
-    parse names the runs' target and is made again when the target changes.
+    Each build starts from the parse saved here, so the parse renders the builds' profile and is
+    made again when the profile changes.
     """
     settings = load_settings()
-    marker = dbt_project.manifest_path.parent / PARSE_TARGET_FILE
+    marker = dbt_project.manifest_path.parent / PARSE_PROFILE_FILE
+    expected = profile_key(settings)
     # An unreadable marker counts as none: the project is parsed again and the marker rewritten.
-    saved_target = marker.read_text(errors="replace") if marker.is_file() else None
-    if not manifest_is_stale() and saved_target == settings.dbt_target:
+    saved = marker.read_text(errors="replace") if marker.is_file() else None
+    if not manifest_is_stale() and saved == expected:
         return
-    build_dbt_resource(settings).cli(["parse"], target_path=dbt_project.target_path).wait()
-    marker.write_text(settings.dbt_target)
+    with dbt_environment_applied(settings):
+        build_dbt_resource(settings).cli(["parse"], target_path=dbt_project.target_path).wait()
+    marker.write_text(expected)
 
 
 prepare_manifest()
