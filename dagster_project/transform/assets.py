@@ -60,7 +60,7 @@ def manifest_is_stale(project: DbtProject = dbt_project) -> bool:
     if not manifest.exists():
         return True
     project_dir = project.project_dir
-    sources = [project_dir / "dbt_project.yml"]
+    sources = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
     for folder in ("models", "macros", "tests"):
         sources.extend(path for path in (project_dir / folder).rglob("*") if path.is_file())
     written = manifest.stat().st_mtime

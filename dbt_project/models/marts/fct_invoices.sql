@@ -1,7 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='merge',
+        incremental_strategy='delete+insert',
         unique_key='invoice_id',
         on_schema_change='sync_all_columns',
         post_hook="{{ delete_rows_missing_from(

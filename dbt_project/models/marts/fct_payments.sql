@@ -1,7 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='merge',
+        incremental_strategy='delete+insert',
         unique_key='payment_id',
         on_schema_change='append_new_columns',
         post_hook="{{ delete_rows_missing_from(
