@@ -182,3 +182,46 @@ def test_payment_change_updates_invoice(warehouse, work_dir):
     payments = invoice_payments(warehouse)
     assert payments[9001] == (Decimal("0.00"), Decimal("121.89"), False)
     assert payments[9002] == (Decimal("60.00"), Decimal("174.00"), False)
+
+
+PARENT_FACTS = ("fct_order_lines", "fct_shipments", "fct_payments", "fct_invoices")
+
+
+def fact_rows(path, table: str) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as connection:
+        return connection.execute(f"select * from marts.{table} order by all").fetchall()
+
+
+def test_parent_change_matches_full_rebuild(warehouse, work_dir):
+    # The facts read only rows whose own load or whose parent's load is newer than the cutoff.
+    selection = ["--select", *(f"+{table}" for table in PARENT_FACTS)]
+    run(warehouse, work_dir, "run", *selection)
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute(
+            "update raw.sales_orders set order_status = 'cancelled', _loaded_at = ? "
+            "where order_id = 1000",
+            [LATER],
+        )
+        connection.execute(
+            "update raw.products set family = 'vannes inox', _loaded_at = ? where product_id = 101",
+            [LATER],
+        )
+        connection.execute(
+            "update raw.customers set zone_code = 'hdf', _loaded_at = ? where customer_id = 10",
+            [LATER],
+        )
+        # Same amount paid: only the payment's load time shows that its invoice changed.
+        connection.execute(
+            "update raw.payments set payment_method = 'transfer', _loaded_at = ? "
+            "where payment_id = 9501",
+            [LATER],
+        )
+    land(
+        warehouse,
+        {"payments": [(9502, 9002, Decimal("34.00"), "card", raw.U, raw.U, LATER)]},
+    )
+    run(warehouse, work_dir, "run", *selection)
+    incremental = {table: fact_rows(warehouse, table) for table in PARENT_FACTS}
+    run(warehouse, work_dir, "run", "--full-refresh", *selection)
+    for table in PARENT_FACTS:
+        assert incremental[table] == fact_rows(warehouse, table), table

@@ -17,10 +17,6 @@
 
 with
 
-invoices as (
-    select * from {{ ref('stg_base_operation__invoices') }}
-),
-
 payments as (
     select * from {{ ref('stg_base_operation__payments') }}
 ),
@@ -40,6 +36,68 @@ paid as (
         max(loaded_at) as loaded_at
     from payments
     group by invoice_id
+),
+
+{% if is_incremental() %}
+{#
+    Besides the rows loaded since the cutoff, two kinds of built invoices are
+    recomputed. Those whose payments no longer add up to their amount paid,
+    because a deleted or moved payment leaves no newer load behind. And open
+    ones whose zone has reached a new local date, because days overdue grow
+    each day without any change in the source.
+#}
+local_dates as (
+    select distinct
+        zone_time_zone,
+        {{ to_local_date(as_of_timestamp(), 'zone_time_zone') }}
+            as as_of_local_date
+    from zones
+),
+
+recomputed as (
+    select built.invoice_id
+    from {{ this }} as built
+    left join paid
+        on built.invoice_id = paid.invoice_id
+    left join local_dates
+        on built.zone_time_zone = local_dates.zone_time_zone
+    where
+        built.paid_amount <> coalesce(paid.paid_amount, 0)
+        or (
+            built.outstanding_amount > 0
+            and built.as_of_local_date <> local_dates.as_of_local_date
+        )
+),
+
+changed_customers as (
+    select customer_id from customers
+    where
+        loaded_at > {{ incremental_cutoff() }}
+        or zone_code in (
+            select zones.zone_code from zones
+            where zones.loaded_at > {{ incremental_cutoff() }}
+        )
+),
+{% endif %}
+
+invoices as (
+    select * from {{ ref('stg_base_operation__invoices') }}
+    {% if is_incremental() %}
+    {#
+        The invoices the filter in changed can keep, so that the join below
+        reads and localizes those only (as in fct_order_lines).
+    #}
+    where
+        loaded_at > {{ incremental_cutoff() }}
+        or customer_id in (
+            select changed_customers.customer_id from changed_customers
+        )
+        or invoice_id in (
+            select paid.invoice_id from paid
+            where paid.loaded_at > {{ incremental_cutoff() }}
+        )
+        or invoice_id in (select recomputed.invoice_id from recomputed)
+    {% endif %}
 ),
 
 joined as (
@@ -66,32 +124,12 @@ joined as (
         on invoices.invoice_id = paid.invoice_id
 ),
 
-{#
-    Besides the rows loaded since the cutoff, two kinds of built invoices are
-    recomputed. Those whose payments no longer add up to their amount paid,
-    because a deleted or moved payment leaves no newer load behind. And open
-    ones whose zone has reached a new local date, because days overdue grow
-    each day without any change in the source.
-#}
 changed as (
     select * from joined
     {% if is_incremental() %}
     where
         row_loaded_at > {{ incremental_cutoff() }}
-        or invoice_id in (
-            select built.invoice_id
-            from {{ this }} as built
-            left join paid
-                on built.invoice_id = paid.invoice_id
-            where
-                built.paid_amount <> coalesce(paid.paid_amount, 0)
-                or (
-                    built.outstanding_amount > 0
-                    and built.as_of_local_date <> {{ to_local_date(
-                        as_of_timestamp(), 'built.zone_time_zone'
-                    ) }}
-                )
-        )
+        or invoice_id in (select recomputed.invoice_id from recomputed)
     {% endif %}
 ),
 

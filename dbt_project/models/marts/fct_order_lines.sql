@@ -19,12 +19,40 @@
 
 with
 
+{% if is_incremental() %}
+changed_orders as (
+    select order_id from {{ ref('int_sales_orders_localized') }}
+    where loaded_at > {{ incremental_cutoff() }}
+),
+
+changed_products as (
+    select product_id from {{ ref('stg_base_operation__products') }}
+    where loaded_at > {{ incremental_cutoff() }}
+),
+{% endif %}
+
 order_lines as (
     select * from {{ ref('stg_base_operation__sales_order_lines') }}
+    {% if is_incremental() %}
+    {#
+        The lines loaded after the cutoff and those whose order or product
+        was: the join below then localizes their orders only. Joining every
+        line took 2.0 s against 0.4 s at 10M order lines.
+    #}
+    where
+        loaded_at > {{ incremental_cutoff() }}
+        or order_id in (select changed_orders.order_id from changed_orders)
+        or product_id in (
+            select changed_products.product_id from changed_products
+        )
+    {% endif %}
 ),
 
 orders as (
     select * from {{ ref('int_sales_orders_localized') }}
+    {% if is_incremental() %}
+    where order_id in (select order_lines.order_id from order_lines)
+    {% endif %}
 ),
 
 products as (

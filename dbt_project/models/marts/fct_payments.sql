@@ -14,8 +14,42 @@
 
 with
 
+{% if is_incremental() %}
+{#
+    As in fct_order_lines: only the payments whose own row, invoice, customer
+    or zone was loaded after the cutoff are joined and localized.
+#}
+changed_zones as (
+    select zone_code from {{ ref('stg_zone_context__zone_settings') }}
+    where loaded_at > {{ incremental_cutoff() }}
+),
+
+changed_customers as (
+    select customer_id from {{ ref('stg_base_operation__customers') }}
+    where
+        loaded_at > {{ incremental_cutoff() }}
+        or zone_code in (select changed_zones.zone_code from changed_zones)
+),
+
+changed_invoices as (
+    select invoice_id from {{ ref('stg_base_operation__invoices') }}
+    where
+        loaded_at > {{ incremental_cutoff() }}
+        or customer_id in (
+            select changed_customers.customer_id from changed_customers
+        )
+),
+{% endif %}
+
 payments as (
     select * from {{ ref('stg_base_operation__payments') }}
+    {% if is_incremental() %}
+    where
+        loaded_at > {{ incremental_cutoff() }}
+        or invoice_id in (
+            select changed_invoices.invoice_id from changed_invoices
+        )
+    {% endif %}
 ),
 
 invoices as (

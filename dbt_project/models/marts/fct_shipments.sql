@@ -14,12 +14,28 @@
 
 with
 
+{% if is_incremental() %}
+changed_orders as (
+    select order_id from {{ ref('int_sales_orders_localized') }}
+    where loaded_at > {{ incremental_cutoff() }}
+),
+{% endif %}
+
 shipments as (
     select * from {{ ref('stg_base_operation__shipments') }}
+    {% if is_incremental() %}
+    {# As in fct_order_lines: only the orders of changed rows are joined. #}
+    where
+        loaded_at > {{ incremental_cutoff() }}
+        or order_id in (select changed_orders.order_id from changed_orders)
+    {% endif %}
 ),
 
 orders as (
     select * from {{ ref('int_sales_orders_localized') }}
+    {% if is_incremental() %}
+    where order_id in (select shipments.order_id from shipments)
+    {% endif %}
 ),
 
 calendar as (
