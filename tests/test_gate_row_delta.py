@@ -129,3 +129,14 @@ def test_changed_columns_copy_table_whole(published):
         "fct_shipments": ORDERS_PER_ZONE,
     }
     assert zone_rows_differ(warehouse, marts_dir, "fct_shipments") == (0, 0)
+
+
+def test_working_column_name_copies_whole(published):
+    warehouse, marts_dir, suites = published
+    execute(warehouse, "ALTER TABLE marts.fct_shipments ADD COLUMN __gate_hash UBIGINT")
+    run_zone(warehouse, marts_dir, suites, "idf", "run-2")
+    execute(warehouse, "UPDATE marts.fct_shipments SET __gate_hash = 7 WHERE order_id = 4")
+    audit = run_zone(warehouse, marts_dir, suites, "idf", "run-3")
+    assert audit.passed, failed_checks(audit)
+    assert audited_rows(audit)["fct_shipments"] == ORDERS_PER_ZONE
+    assert zone_rows_differ(warehouse, marts_dir, "fct_shipments") == (0, 0)

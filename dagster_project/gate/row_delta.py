@@ -22,9 +22,16 @@ from dagster_project.gate.candidate import quote_identifier
 # the rows the row expectations must read.
 CHANGED_ROWS_TABLE = "_gate_changed_rows"
 _DELTA = "_gate_row_delta"
-# Working columns, named so that no mart column can collide with them.
-_HASH, _COPY = "__gate_hash", "__gate_copy"
-_SOURCE_ROWS, _TARGET_ROWS = "__gate_source_rows", "__gate_target_rows"
+# Working columns of the statements below. A table with a column of this prefix would collide
+# with them, so it is copied whole instead (see ``delta_applies_to``).
+WORKING_PREFIX = "__gate_"
+_HASH, _COPY = f"{WORKING_PREFIX}hash", f"{WORKING_PREFIX}copy"
+_SOURCE_ROWS, _TARGET_ROWS = f"{WORKING_PREFIX}source_rows", f"{WORKING_PREFIX}target_rows"
+
+
+def delta_applies_to(columns: list[tuple[str, str]]) -> bool:
+    """Return whether ``apply_row_delta`` can update a table with these (name, type) columns."""
+    return not any(name.lower().startswith(WORKING_PREFIX) for name, _ in columns)
 
 
 def apply_row_delta(

@@ -23,7 +23,7 @@ from dagster_project.gate.candidate import (
     table_columns,
 )
 from dagster_project.gate.candidate import quote_identifier as quote
-from dagster_project.gate.row_delta import apply_row_delta
+from dagster_project.gate.row_delta import apply_row_delta, delta_applies_to
 
 RAW_SCHEMA = "raw"
 EXTRACT_STATE_TABLE = "_extract_state"
@@ -137,9 +137,10 @@ class DuckDBWarehouse:
     ) -> tuple[list[str], list[str]]:
         """Bring a candidate copied from the zone's published mart level with the warehouse.
 
-        Tables keep their unchanged rows (see row_delta.py). A table whose columns changed is
-        copied whole, and tables the warehouse does not hold, such as the previous publish log
-        and quarantine, are dropped. Return the mart tables and those copied whole.
+        Tables keep their unchanged rows (see row_delta.py). A table whose columns changed, or
+        that has a column named like the delta's working columns, is copied whole. Tables the
+        warehouse does not hold, such as the previous publish log and quarantine, are dropped.
+        Return the mart tables and those copied whole.
         """
         tables = self._tables(candidate, MART_SCHEMA)
         held = candidate.execute(
@@ -153,7 +154,9 @@ class DuckDBWarehouse:
         for table in tables:
             query, parameters = self._zone_rows(candidate, table, zone_code)
             source_columns = table_columns(candidate, f"{self.alias}.{table}", MART_SCHEMA)
-            if table_columns(candidate, table) == source_columns:
+            if table_columns(candidate, table) == source_columns and delta_applies_to(
+                source_columns
+            ):
                 apply_row_delta(candidate, table, query, parameters)
                 continue
             candidate.execute(f"DROP TABLE IF EXISTS {quote(table)}")
