@@ -6,11 +6,20 @@ from collections import Counter
 
 import duckdb
 import pytest
-from gate_warehouse import ORDERS_PER_ZONE, build_warehouse, copy_suites, execute
+from gate_warehouse import (
+    ORDERS_PER_ZONE,
+    build_warehouse,
+    copy_suites,
+    execute,
+    inject_bad_rows,
+)
 from test_gate_audit import audited_rows, failed_checks, run_zone
 
+import dagster_project.gate.warehouses as warehouses_module
+from dagster_project.gate.candidate import CandidateError, open_candidate
 from dagster_project.gate.row_delta import apply_row_delta
 from dagster_project.gate.suites import load_suites
+from dagster_project.gate.warehouses import DuckDBWarehouse
 from dagster_project.publish.embedded import published_path
 
 
@@ -38,7 +47,9 @@ def test_delta_matches_source_multiset(held, wanted):
     if wanted:
         connection.executemany("INSERT INTO source VALUES (?, ?)", wanted)
 
-    deleted, inserted = apply_row_delta(connection, "mart", "SELECT * FROM source", [])
+    deleted, inserted = apply_row_delta(
+        connection, "mart", ["id", "label"], "SELECT * FROM source", []
+    )
 
     assert multiset(connection, "SELECT * FROM mart") == multiset(
         connection, "SELECT * FROM source"
@@ -140,3 +151,69 @@ def test_working_column_name_copies_whole(published):
     assert audit.passed, failed_checks(audit)
     assert audited_rows(audit)["fct_shipments"] == ORDERS_PER_ZONE
     assert zone_rows_differ(warehouse, marts_dir, "fct_shipments") == (0, 0)
+
+
+@pytest.mark.parametrize("columns", [["s"], ["t"], ["s", "t"], ["c"]])
+def test_column_named_like_alias(published, columns):
+    warehouse, marts_dir, suites = published
+    for column in columns:
+        execute(
+            warehouse, f'ALTER TABLE marts.fct_shipments ADD COLUMN "{column}" INTEGER DEFAULT 1'
+        )
+    run_zone(warehouse, marts_dir, suites, "idf", "run-2")
+    execute(
+        warehouse,
+        """
+        UPDATE marts.fct_shipments SET carrier_id = 2 WHERE order_id < 50;
+        DELETE FROM marts.fct_shipments WHERE order_id = 60;
+        """,
+    )
+    audit = run_zone(warehouse, marts_dir, suites, "idf", "run-3")
+    assert audit.passed, failed_checks(audit)
+    assert zone_rows_differ(warehouse, marts_dir, "fct_shipments") == (0, 0)
+
+
+def test_bad_rows_caught_beside_alias_column(published):
+    warehouse, marts_dir, suites = published
+    execute(warehouse, 'ALTER TABLE marts.fct_order_lines ADD COLUMN "c" INTEGER DEFAULT 7')
+    run_zone(warehouse, marts_dir, suites, "idf", "run-2")
+    inject_bad_rows(warehouse, "idf")
+    audit = run_zone(warehouse, marts_dir, suites, "idf", "run-3")
+    assert "suite_fct_order_lines" in failed_checks(audit)
+
+
+def test_dotted_table_copies_zone_rows(tmp_path):
+    warehouse = build_warehouse(tmp_path / "warehouse.duckdb")
+    execute(warehouse, 'CREATE TABLE marts."fct.x" AS SELECT zone_code FROM marts.fct_shipments')
+    source = DuckDBWarehouse(warehouse)
+    with open_candidate(tmp_path / "candidate.duckdb") as candidate:
+        source.copy_zone_tables(candidate, "idf")
+        copied = candidate.execute('SELECT DISTINCT zone_code FROM "fct.x"').fetchall()
+        candidate.execute('DELETE FROM "fct.x"')
+        source.update_zone_tables(candidate, "idf")
+        updated = candidate.execute('SELECT count(*), min(zone_code) FROM "fct.x"').fetchall()
+    assert copied == [("idf",)]
+    assert updated == [(ORDERS_PER_ZONE, "idf")]
+
+
+def test_unreadable_published_mart_named(published, monkeypatch):
+    warehouse, marts_dir, suites = published
+
+    def damaged(*arguments):
+        raise duckdb.IOException("Corrupt database file")
+
+    monkeypatch.setattr(warehouses_module, "apply_row_delta", damaged)
+    with pytest.raises(CandidateError) as raised:
+        run_zone(warehouse, marts_dir, suites, "idf", "run-2")
+    assert str(published_path(marts_dir, "idf")) in str(raised.value)
+    assert "Corrupt database file" in str(raised.value)
+
+
+def test_rowid_column_stops_audit(published):
+    warehouse, marts_dir, suites = published
+    execute(warehouse, 'ALTER TABLE marts.fct_shipments ADD COLUMN "RowId" INTEGER DEFAULT 1')
+    with pytest.raises(CandidateError, match="fct_shipments"):
+        run_zone(warehouse, marts_dir, suites, "idf", "run-2")
+    with duckdb.connect(str(published_path(marts_dir, "idf")), read_only=True) as mart:
+        log = mart.execute("SELECT run_id FROM _publish_log").fetchall()
+    assert log == [("run-1",)]

@@ -52,7 +52,8 @@ def rows_to_audit(
     quoted = quote_identifier(table)
     query = f"SELECT c.rowid AS {ROW_ID_COLUMN}, c.* FROM {quoted} AS c"
     if changed_rows_only:
-        query += f" WHERE {changed_rows_condition(table, 'c')}"
+        names = [name for name, _ in table_columns(connection, table)]
+        query += f" WHERE {changed_rows_condition(table, names, 'c')}"
     return query
 
 

@@ -98,18 +98,21 @@ def open_candidate(
 
 
 def table_columns(
-    connection: duckdb.DuckDBPyConnection, table: str, schema: str = "main"
+    connection: duckdb.DuckDBPyConnection,
+    table: str,
+    schema: str = "main",
+    catalog: str | None = None,
 ) -> list[tuple[str, str]]:
-    """Return the (name, type) pairs of ``table`` or ``catalog.table`` in ``schema``.
+    """Return the (name, type) pairs of ``table`` in ``schema`` of ``catalog``.
 
-    Without a catalog, the table is looked up in the connection's own database.
+    Without a catalog, the table is looked up in the connection's own database. The table name
+    is taken whole, dots included.
     """
-    catalog, _, name = table.rpartition(".")
     return connection.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_catalog = coalesce(nullif(?, ''), current_database()) "
+        "WHERE table_catalog = coalesce(?, current_database()) "
         "AND table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-        [catalog, schema, name],
+        [catalog, schema, table],
     ).fetchall()
 
 

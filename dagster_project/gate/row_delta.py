@@ -4,7 +4,7 @@ A candidate started from a copy of the zone's published mart needs only the rows
 changed: rewriting 3.3M order lines of zone idf to change a few thousand is what made publishing
 cost as much as the whole zone. Both sides are compared as multisets of whole rows, through
 DuckDB's 64-bit ``hash`` of every column, so a row held twice in the warehouse is held twice in
-the candidate too.
+the candidate too. Rows to delete are found by ``rowid``.
 
 NOTE: two different rows with the same hash would leave the old one in place. With 3.3M rows
 against 2^64 hash values, that is an estimated one chance in 5 * 10^12 per changed row, and the
@@ -30,18 +30,37 @@ _SOURCE_ROWS, _TARGET_ROWS = f"{WORKING_PREFIX}source_rows", f"{WORKING_PREFIX}t
 
 
 def delta_applies_to(columns: list[tuple[str, str]]) -> bool:
-    """Return whether ``apply_row_delta`` can update a table with these (name, type) columns."""
-    return not any(name.lower().startswith(WORKING_PREFIX) for name, _ in columns)
+    """Return whether ``apply_row_delta`` can update a table with these (name, type) columns.
+
+    It cannot when a column is named ``rowid``, which hides DuckDB's row identifier, or starts
+    with the working prefix.
+    """
+    names = [name.lower() for name, _ in columns]
+    return "rowid" not in names and not any(name.startswith(WORKING_PREFIX) for name in names)
+
+
+def row_hash(columns: list[str], alias: str) -> str:
+    """Return the expression hashing every column of a row of ``alias``, named one by one.
+
+    ``hash(alias)`` would hash only the column of that name when the table has one.
+    """
+    return "hash(" + ", ".join(f"{alias}.{quote_identifier(name)}" for name in columns) + ")"
 
 
 def apply_row_delta(
-    connection: duckdb.DuckDBPyConnection, table: str, source: str, parameters: list
+    connection: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: list[str],
+    source: str,
+    parameters: list,
 ) -> tuple[int, int]:
     """Make ``table`` hold exactly the rows of the query ``source``; return (deleted, inserted).
 
-    ``source`` must return the columns of ``table``, with the same names, types and order.
+    ``columns`` are the names of the columns of ``table``, in order, and ``source`` must return
+    the same columns with the same types. See ``delta_applies_to`` for the tables it can update.
     """
     quoted = quote_identifier(table)
+    source_hash, target_hash = row_hash(columns, "s"), row_hash(columns, "t")
     connection.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {CHANGED_ROWS_TABLE} "
         "(table_name VARCHAR NOT NULL, row_hash UBIGINT NOT NULL)"
@@ -51,10 +70,10 @@ def apply_row_delta(
         f"""
         CREATE OR REPLACE TEMP TABLE {_DELTA} AS
         WITH source_hashes AS (
-            SELECT hash(s) AS {_HASH}, count(*) AS n FROM ({source}) AS s GROUP BY 1
+            SELECT {source_hash} AS {_HASH}, count(*) AS n FROM ({source}) AS s GROUP BY 1
         ),
         target_hashes AS (
-            SELECT hash(t) AS {_HASH}, count(*) AS n FROM {quoted} AS t GROUP BY 1
+            SELECT {target_hash} AS {_HASH}, count(*) AS n FROM {quoted} AS t GROUP BY 1
         )
         SELECT {_HASH},
             coalesce(source_hashes.n, 0) AS {_SOURCE_ROWS},
@@ -70,10 +89,10 @@ def apply_row_delta(
         f"""
         DELETE FROM {quoted} WHERE rowid IN (
             SELECT row_id FROM (
-                SELECT t.rowid AS row_id, hash(t) AS {_HASH},
-                    row_number() OVER (PARTITION BY hash(t)) AS {_COPY}
+                SELECT t.rowid AS row_id, {target_hash} AS {_HASH},
+                    row_number() OVER (PARTITION BY {target_hash}) AS {_COPY}
                 FROM {quoted} AS t
-                WHERE hash(t) IN (
+                WHERE {target_hash} IN (
                     SELECT {_HASH} FROM {_DELTA} WHERE {_TARGET_ROWS} > {_SOURCE_ROWS}
                 )
             ) AS surplus JOIN {_DELTA} USING ({_HASH})
@@ -85,9 +104,12 @@ def apply_row_delta(
         f"""
         INSERT INTO {quoted}
         SELECT * EXCLUDE ({_HASH}, {_COPY}, {_SOURCE_ROWS}, {_TARGET_ROWS}) FROM (
-            SELECT s.*, hash(s) AS {_HASH}, row_number() OVER (PARTITION BY hash(s)) AS {_COPY}
+            SELECT s.*, {source_hash} AS {_HASH},
+                row_number() OVER (PARTITION BY {source_hash}) AS {_COPY}
             FROM ({source}) AS s
-            WHERE hash(s) IN (SELECT {_HASH} FROM {_DELTA} WHERE {_SOURCE_ROWS} > {_TARGET_ROWS})
+            WHERE {source_hash} IN (
+                SELECT {_HASH} FROM {_DELTA} WHERE {_SOURCE_ROWS} > {_TARGET_ROWS}
+            )
         ) AS missing JOIN {_DELTA} USING ({_HASH})
         WHERE {_COPY} <= {_SOURCE_ROWS} - {_TARGET_ROWS}
         """,
@@ -102,9 +124,9 @@ def apply_row_delta(
     return deleted, inserted
 
 
-def changed_rows_condition(table: str, alias: str) -> str:
+def changed_rows_condition(table: str, columns: list[str], alias: str) -> str:
     """Condition true for the rows of ``table`` (as ``alias``) that a delta inserted."""
     return (
-        f"hash({alias}) IN (SELECT row_hash FROM {CHANGED_ROWS_TABLE} "
+        f"{row_hash(columns, alias)} IN (SELECT row_hash FROM {CHANGED_ROWS_TABLE} "
         f"WHERE table_name = {quote_literal(table)})"
     )

@@ -120,7 +120,7 @@ class DuckDBWarehouse:
     ) -> tuple[str, list]:
         """Return the query of the zone's rows of a mart table (all rows without a zone column)."""
         source = f"{self.alias}.{MART_SCHEMA}.{quote(table)}"
-        columns = table_columns(candidate, f"{self.alias}.{table}", MART_SCHEMA)
+        columns = table_columns(candidate, table, MART_SCHEMA, self.alias)
         if ZONE_COLUMN in {name for name, _ in columns}:
             return f"SELECT * FROM {source} WHERE {ZONE_COLUMN} = ?", [zone_code]
         return f"SELECT * FROM {source}", []
@@ -143,21 +143,22 @@ class DuckDBWarehouse:
         Return the mart tables and those copied whole.
         """
         tables = self._tables(candidate, MART_SCHEMA)
-        held = candidate.execute(
+        existing = candidate.execute(
             "select table_name from information_schema.tables "
             "where table_catalog = current_database() and table_schema = 'main'"
         ).fetchall()
-        for (name,) in held:
+        for (name,) in existing:
             if name not in tables:
                 candidate.execute(f"DROP TABLE {quote(name)}")
         copied = []
         for table in tables:
             query, parameters = self._zone_rows(candidate, table, zone_code)
-            source_columns = table_columns(candidate, f"{self.alias}.{table}", MART_SCHEMA)
+            source_columns = table_columns(candidate, table, MART_SCHEMA, self.alias)
             if table_columns(candidate, table) == source_columns and delta_applies_to(
                 source_columns
             ):
-                apply_row_delta(candidate, table, query, parameters)
+                names = [name for name, _ in source_columns]
+                apply_row_delta(candidate, table, names, query, parameters)
                 continue
             candidate.execute(f"DROP TABLE IF EXISTS {quote(table)}")
             candidate.execute(f"CREATE TABLE {quote(table)} AS {query}", parameters)

@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
+
 from dagster_project.gate.audit import audit_table, missing_table_check
 from dagster_project.gate.candidate import (
     MART_SCHEMA,
@@ -20,6 +22,7 @@ from dagster_project.gate.candidate import (
     candidate_path,
     count_rows,
     open_candidate,
+    table_columns,
     zone_lock,
 )
 from dagster_project.gate.checks import (
@@ -154,7 +157,7 @@ def _audit_zone(
 
     with open_candidate(candidate, start_from=published) as connection:
         if changed_only:
-            tables, copied = warehouse.update_zone_tables(connection, zone_code)
+            tables, copied = _update_from_published(warehouse, connection, zone_code, published)
         else:
             tables = warehouse.copy_zone_tables(connection, zone_code)
             copied = tables
@@ -168,6 +171,15 @@ def _audit_zone(
             raise CandidateError(
                 f"mart table(s) without a suite: {', '.join(unaudited)}. Add "
                 "expectations/<table>.json for each, since an unaudited table is never published"
+            )
+        hiding = [
+            t for t in tables if "rowid" in {n.lower() for n, _ in table_columns(connection, t)}
+        ]
+        if hiding:
+            raise CandidateError(
+                f"mart table(s) with a column named rowid: {', '.join(hiding)}. It hides DuckDB's "
+                "row identifier, by which the audit names and quarantines rows: rename the column "
+                "in the dbt model"
             )
 
         watermarks = warehouse.source_watermarks(connection)
@@ -225,6 +237,24 @@ def _audit_zone(
     audit.report_path = write_report(candidate.parent / REPORTS_DIRNAME, zone_code, stamp, html)
     write_audit_record(audit)
     return audit
+
+
+def _update_from_published(
+    warehouse: Warehouse, connection: duckdb.DuckDBPyConnection, zone_code: str, published: Path
+) -> tuple[list[str], list[str]]:
+    """Run ``update_zone_tables``, naming the published mart when DuckDB fails to read it."""
+    try:
+        return warehouse.update_zone_tables(connection, zone_code)
+    except duckdb.OutOfMemoryException:
+        raise
+    except duckdb.Error as error:
+        raise CandidateError(
+            f"zone {zone_code}: cannot update the candidate copied from the published mart "
+            f"{published} with the rows of {warehouse.describe()}: "
+            f"{str(error).splitlines()[0]}. If the published mart is damaged, move it aside "
+            "and run the zone again: its candidate is then built from the warehouse and every "
+            "row is audited"
+        ) from error
 
 
 def _fingerprint(path: Path) -> list[int]:
