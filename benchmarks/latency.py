@@ -74,16 +74,25 @@ def mart_has_order(mart: Path, order_id: int) -> bool:
 
 
 ACTIVE_STATUSES = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED")
+# Longer than the intervals of the two sensors (10 s and 5 s): a publish run the sensor is about
+# to request after a refresh ends is not taken for an idle instance.
+QUIET_SECONDS = 15
 
 
 def wait_until_idle(dagster_home: str, deadline: float) -> None:
-    """Wait until the Dagster instance has no run queued or in progress."""
+    """Wait until the Dagster instance has had no run queued or in progress for QUIET_SECONDS."""
     import dagster as dg
 
     statuses = [dg.DagsterRunStatus[name] for name in ACTIVE_STATUSES]
+    idle_since = None
     with dg.DagsterInstance.from_config(dagster_home) as instance:
         while time.monotonic() < deadline:
-            if not instance.get_run_records(dg.RunsFilter(statuses=statuses), limit=1):
+            now = time.monotonic()
+            if instance.get_run_records(dg.RunsFilter(statuses=statuses), limit=1):
+                idle_since = None
+            elif idle_since is None:
+                idle_since = now
+            elif now - idle_since >= QUIET_SECONDS:
                 return
             time.sleep(2)
         runs = [(run.job_name, run.status.value) for run in instance.get_runs(limit=20)]
