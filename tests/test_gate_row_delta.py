@@ -103,7 +103,7 @@ def test_updated_mart_equals_warehouse(published):
     assert lines == ORDERS_PER_ZONE
 
 
-def test_quarantine_holds_this_publish_only(published):
+def test_quarantine_contains_this_publish_only(published):
     warehouse, marts_dir, suites = published
     execute(
         warehouse,

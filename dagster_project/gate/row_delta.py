@@ -3,8 +3,9 @@
 A candidate started from a copy of the zone's published mart needs only the rows the refresh
 changed: rewriting 3.3M order lines of zone idf to change a few thousand is what made publishing
 cost as much as the whole zone. Both sides are compared as multisets of whole rows, through
-DuckDB's 64-bit ``hash`` of every column, so a row held twice in the warehouse is held twice in
-the candidate too. Rows to delete are found by ``rowid``.
+DuckDB's 64-bit ``hash`` of every column, so a row present twice in the warehouse is present twice
+in the candidate too. Rows to delete are found by ``rowid``, so the audit rejects tables with a
+column of that name.
 
 NOTE: two different rows with the same hash would leave the old one in place. With 3.3M rows
 against 2^64 hash values, that is an estimated one chance in 5 * 10^12 per changed row, and the
@@ -30,13 +31,8 @@ _SOURCE_ROWS, _TARGET_ROWS = f"{WORKING_PREFIX}source_rows", f"{WORKING_PREFIX}t
 
 
 def delta_applies_to(columns: list[tuple[str, str]]) -> bool:
-    """Return whether ``apply_row_delta`` can update a table with these (name, type) columns.
-
-    It cannot when a column is named ``rowid``, which hides DuckDB's row identifier, or starts
-    with the working prefix.
-    """
-    names = [name.lower() for name, _ in columns]
-    return "rowid" not in names and not any(name.startswith(WORKING_PREFIX) for name in names)
+    """Return whether ``apply_row_delta`` can update a table with these (name, type) columns."""
+    return not any(name.lower().startswith(WORKING_PREFIX) for name, _ in columns)
 
 
 def row_hash(columns: list[str], alias: str) -> str:
@@ -54,7 +50,7 @@ def apply_row_delta(
     source: str,
     parameters: list,
 ) -> tuple[int, int]:
-    """Make ``table`` hold exactly the rows of the query ``source``; return (deleted, inserted).
+    """Make ``table`` contain exactly the rows of ``source``; return (deleted, inserted) counts.
 
     ``columns`` are the names of the columns of ``table``, in order, and ``source`` must return
     the same columns with the same types. See ``delta_applies_to`` for the tables it can update.
@@ -125,7 +121,7 @@ def apply_row_delta(
 
 
 def changed_rows_condition(table: str, columns: list[str], alias: str) -> str:
-    """Condition true for the rows of ``table`` (as ``alias``) that a delta inserted."""
+    """Return the condition true for the rows of ``table`` (as ``alias``) a delta inserted."""
     return (
         f"{row_hash(columns, alias)} IN (SELECT row_hash FROM {CHANGED_ROWS_TABLE} "
         f"WHERE table_name = {quote_literal(table)})"

@@ -172,14 +172,18 @@ def _audit_zone(
                 f"mart table(s) without a suite: {', '.join(unaudited)}. Add "
                 "expectations/<table>.json for each, since an unaudited table is never published"
             )
-        hiding = [
-            t for t in tables if "rowid" in {n.lower() for n, _ in table_columns(connection, t)}
-        ]
-        if hiding:
+        # A column named rowid hides DuckDB's row identifier, by which the audit names and
+        # quarantines rows and the row delta deletes them.
+        invalid = []
+        for table in tables:
+            names = {name.lower() for name, _ in table_columns(connection, table)}
+            if "rowid" in names:
+                invalid.append(table)
+        if invalid:
             raise CandidateError(
-                f"mart table(s) with a column named rowid: {', '.join(hiding)}. It hides DuckDB's "
-                "row identifier, by which the audit names and quarantines rows: rename the column "
-                "in the dbt model"
+                f"invalid mart table(s) {', '.join(invalid)}: a column is named rowid, which "
+                "hides DuckDB's row identifier that the audit uses. Rename the column in the "
+                "dbt model"
             )
 
         watermarks = warehouse.source_watermarks(connection)
