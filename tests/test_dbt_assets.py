@@ -152,3 +152,17 @@ def test_reparse_on_profile_change(monkeypatch, tmp_path):
     prepare_manifest()
     assert len(marker.read_text()) == 64
     assert dbt_project.manifest_path.stat().st_mtime_ns > reparsed_at
+
+
+def test_marker_folder_is_named(monkeypatch):
+    monkeypatch.delenv("ZONE_MARTS_MODE", raising=False)
+    marker = dbt_project.manifest_path.parent / PARSE_PROFILE_FILE
+    marker.unlink(missing_ok=True)
+    marker.mkdir()
+    try:
+        with pytest.raises(OSError, match=f"cannot write dbt's parse marker {marker}"):
+            prepare_manifest()
+    finally:
+        marker.rmdir()
+    prepare_manifest()
+    assert len(marker.read_text()) == 64

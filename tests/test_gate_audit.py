@@ -473,6 +473,15 @@ def test_fingerprints_show_which_zones_changed(setup):
     assert all(shared[zone] != one_zone[zone] for zone in ZONE_CODES)
 
 
+def test_fingerprint_with_column_named_t(setup):
+    warehouse, _, _ = setup
+    execute(warehouse, "ALTER TABLE marts.dim_carriers ADD COLUMN t INTEGER DEFAULT 1")
+    before = warehouse_zone_fingerprints(warehouse)
+    execute(warehouse, "UPDATE marts.dim_carriers SET carrier_name = 'Rapide' WHERE carrier_id = 2")
+    after = warehouse_zone_fingerprints(warehouse)
+    assert all(after[zone] != before[zone] for zone in ZONE_CODES)
+
+
 def test_future_full_audit_does_not_count(setup):
     warehouse, marts_dir, suites = setup
     run_zone(warehouse, marts_dir, suites, "idf", "run-1")

@@ -20,6 +20,7 @@ from dagster_project.gate.candidate import (
     quote_identifier,
     table_columns,
 )
+from dagster_project.gate.row_delta import row_hash
 
 # The refresh job's asset that records every zone's fingerprint, and the metadata keys that carry
 # the fingerprints there and on each zone_mart materialization.
@@ -30,8 +31,10 @@ LANDED_METADATA = "zone_rows_landed"
 LOADED_AT_COLUMN = "loaded_at"
 CONTENT_FINGERPRINT_METADATA = "content_fingerprint"
 
-# The row count and the sum of the row hashes of relation ``t``, as text.
-DIGEST = "count(*)::VARCHAR || ':' || coalesce(sum(hash(t)), 0)::VARCHAR"
+
+def _digest(columns: list[str]) -> str:
+    """Return the expression of the row count and the sum of row hashes of relation ``t``."""
+    return f"count(*)::VARCHAR || ':' || coalesce(sum({row_hash(columns, 't')}), 0)::VARCHAR"
 
 
 def combine(digests: dict[str, str]) -> str:
@@ -40,8 +43,10 @@ def combine(digests: dict[str, str]) -> str:
     return hashlib.sha256(lines.encode()).hexdigest()
 
 
-def _columns(connection: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    return {name for name, _ in table_columns(connection, table, MART_SCHEMA)}
+def _column_names(
+    connection: duckdb.DuckDBPyConnection, table: str, schema: str = MART_SCHEMA
+) -> list[str]:
+    return [name for name, _ in table_columns(connection, table, schema)]
 
 
 def _mart_tables(connection: duckdb.DuckDBPyConnection) -> list[str]:
@@ -61,16 +66,18 @@ def warehouse_fingerprints(
     digests: dict[str, dict[str, str]] = {code: {} for code in zone_codes}
     for table in tables:
         relation = f"{MART_SCHEMA}.{quote_identifier(table)}"
-        if ZONE_COLUMN in _columns(connection, table):
+        columns = _column_names(connection, table)
+        digest = _digest(columns)
+        if ZONE_COLUMN in columns:
             per_zone = dict(
                 connection.execute(
-                    f"SELECT {ZONE_COLUMN}, {DIGEST} FROM {relation} AS t GROUP BY {ZONE_COLUMN}"
+                    f"SELECT {ZONE_COLUMN}, {digest} FROM {relation} AS t GROUP BY {ZONE_COLUMN}"
                 ).fetchall()
             )
             for code in zone_codes:
                 digests[code][table] = per_zone.get(code, "0:0")
         else:
-            shared = connection.execute(f"SELECT {DIGEST} FROM {relation} AS t").fetchall()[0][0]
+            shared = connection.execute(f"SELECT {digest} FROM {relation} AS t").fetchall()[0][0]
             for code in zone_codes:
                 digests[code][table] = shared
     return {code: combine(digests[code]) for code in zone_codes}
@@ -81,7 +88,8 @@ def candidate_fingerprint(connection: duckdb.DuckDBPyConnection, tables: list[st
     return combine(
         {
             table: connection.execute(
-                f"SELECT {DIGEST} FROM {quote_identifier(table)} AS t"
+                f"SELECT {_digest(_column_names(connection, table, 'main'))} "
+                f"FROM {quote_identifier(table)} AS t"
             ).fetchall()[0][0]
             for table in tables
         }
@@ -98,8 +106,8 @@ def rows_landed_since(
     """
     landed = dict.fromkeys(zone_codes, 0)
     for table in _mart_tables(connection):
-        columns = _columns(connection, table)
-        if not {ZONE_COLUMN, LOADED_AT_COLUMN} <= columns:
+        columns = _column_names(connection, table)
+        if not {ZONE_COLUMN, LOADED_AT_COLUMN} <= set(columns):
             continue
         rows = connection.execute(
             f"SELECT {ZONE_COLUMN}, count(*) FROM {MART_SCHEMA}.{quote_identifier(table)} "

@@ -122,12 +122,21 @@ def prepare_manifest() -> None:
     marker = dbt_project.manifest_path.parent / PARSE_PROFILE_FILE
     expected = profile_key(settings)
     # An unreadable marker counts as none: the project is parsed again and the marker rewritten.
-    saved = marker.read_text(errors="replace") if marker.is_file() else None
+    try:
+        saved = marker.read_text(errors="replace")
+    except OSError:
+        saved = None
     if not manifest_is_stale() and saved == expected:
         return
     with dbt_environment_applied(settings):
         build_dbt_resource(settings).cli(["parse"], target_path=dbt_project.target_path).wait()
-    marker.write_text(expected)
+    try:
+        marker.write_text(expected)
+    except OSError as error:
+        raise OSError(
+            f"cannot write dbt's parse marker {marker}: {error.strerror}. Remove it or make it a "
+            "writable file; it records which profile the saved parse was made for"
+        ) from error
 
 
 prepare_manifest()
