@@ -100,7 +100,7 @@ def test_landing_duplicate_stops_build(warehouse, work_dir):
     )
     result = raw.run_dbt(["build", *SELECTION], raw.dbt_env(warehouse_path=warehouse), work_dir)
     assert result.returncode != 0
-    assert "unique_combination_of_columns_stg_base_operation__sales_order_lines" in result.stdout
+    assert "unique_in_changed_rows_stg_base_operation__sales_order_lines" in result.stdout
     assert order_lines(warehouse, "order_id = 1000 and line_number = 1") == before
 
 

@@ -1,0 +1,107 @@
+"""Key tests that read only changed rows once they have passed (unique_in_changed_rows)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import dbt_raw_data as raw
+import duckdb
+import psycopg
+import pytest
+
+SELECTION = [
+    "--select",
+    "+stg_base_operation__sales_order_lines",
+    "--indirect-selection",
+    "cautious",
+]
+TEST_NAME = "unique_in_changed_rows_stg_base_operation__sales_order_lines"
+STATE_NAME = "staging.stg_base_operation__sales_order_lines:order_id,line_number"
+STATE_TABLE = "test_state.key_test_passes"
+
+
+def line_row(loaded_at: datetime) -> tuple:
+    """A second row for order line (1000, 1), landed at ``loaded_at``."""
+    return (1000, 1, 100, 5, Decimal("19.90"), Decimal("0.1"), loaded_at, loaded_at)
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as connection:
+        raw.write_zone_context_duckdb(connection)
+        raw.write_duckdb(connection, raw.base_rows())
+    return path
+
+
+def build(path, work_dir, *arguments: str):
+    return raw.run_dbt(
+        ["build", *SELECTION, *arguments], raw.dbt_env(warehouse_path=path), work_dir
+    )
+
+
+def execute(path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(path)) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def recorded_pass(path) -> datetime:
+    rows = execute(path, f"select passed_at from {STATE_TABLE} where test_name = '{STATE_NAME}'")
+    return rows[0][0]
+
+
+def test_new_duplicate_fails_and_keeps_pass(warehouse, tmp_path):
+    first = build(warehouse, tmp_path)
+    assert first.returncode == 0, first.stdout[-3000:]
+    passed_at = recorded_pass(warehouse)
+    with duckdb.connect(str(warehouse)) as connection:
+        raw.write_duckdb(connection, {"sales_order_lines": [line_row(datetime.now(UTC))]})
+    failed = build(warehouse, tmp_path)
+    assert failed.returncode != 0
+    assert f"FAIL 1 {TEST_NAME}" in failed.stdout
+    # The failed test keeps its last pass, so the next build tests the duplicate again.
+    assert recorded_pass(warehouse) == passed_at
+    again = build(warehouse, tmp_path)
+    assert f"FAIL 1 {TEST_NAME}" in again.stdout
+
+
+def test_old_rows_read_again_when_due(warehouse, tmp_path):
+    first = build(warehouse, tmp_path)
+    assert first.returncode == 0, first.stdout[-3000:]
+    # A duplicate with a load time before the recorded pass represents a row already tested:
+    # the changed-rows test does not read it, which is what makes it cheap.
+    with duckdb.connect(str(warehouse)) as connection:
+        raw.write_duckdb(connection, {"sales_order_lines": [line_row(raw.LOADED_AT)]})
+    assert build(warehouse, tmp_path).returncode == 0
+    # Each of these makes the test read the whole table again.
+    cases = {
+        "full refresh": ([], ["--full-refresh"]),
+        "project changed": ([f"update {STATE_TABLE} set project_digest = 'other'"], []),
+        "full pass 25 hours old": (
+            [f"update {STATE_TABLE} set last_full_pass_at = now() - interval '25 hours'"],
+            [],
+        ),
+        "no recorded pass": ([f"delete from {STATE_TABLE}"], []),
+    }
+    for case, (statements, arguments) in cases.items():
+        for statement in statements:
+            execute(warehouse, statement)
+        result = build(warehouse, tmp_path, *arguments)
+        assert f"FAIL 1 {TEST_NAME}" in result.stdout, case
+
+
+@pytest.mark.postgres
+def test_postgres_records_pass(make_postgres_database, tmp_path):
+    url = make_postgres_database("zm_key_tests")
+    raw.write_zone_context_postgres(url)
+    raw.write_postgres(url, raw.base_rows())
+    env = raw.dbt_env(postgres_url=url)
+    first = raw.run_dbt(["build", *SELECTION], env, tmp_path)
+    assert first.returncode == 0, first.stdout[-3000:]
+    with psycopg.connect(url) as connection:
+        names = connection.execute(f"select test_name from {STATE_TABLE}").fetchall()
+    assert (STATE_NAME,) in names
+    raw.write_postgres(url, {"sales_order_lines": [line_row(datetime.now(UTC))]})
+    failed = raw.run_dbt(["build", *SELECTION], env, tmp_path)
+    assert f"FAIL 1 {TEST_NAME}" in failed.stdout, failed.stdout[-3000:]
