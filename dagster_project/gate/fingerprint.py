@@ -20,7 +20,7 @@ from dagster_project.gate.candidate import (
     quote_identifier,
     table_columns,
 )
-from dagster_project.gate.row_delta import row_hash
+from dagster_project.gate.row_delta import digest_expression, row_hash
 
 # The refresh job's asset that records every zone's fingerprint, and the metadata keys that carry
 # the fingerprints there and on each zone_mart materialization.
@@ -34,7 +34,7 @@ CONTENT_FINGERPRINT_METADATA = "content_fingerprint"
 
 def _digest(columns: list[str]) -> str:
     """Return the expression of the row count and the sum of row hashes of relation ``t``."""
-    return f"count(*)::VARCHAR || ':' || coalesce(sum({row_hash(columns, 't')}), 0)::VARCHAR"
+    return digest_expression(row_hash(columns, "t"))
 
 
 def combine(digests: dict[str, str]) -> str:
@@ -83,17 +83,21 @@ def warehouse_fingerprints(
     return {code: combine(digests[code]) for code in zone_codes}
 
 
-def candidate_fingerprint(connection: duckdb.DuckDBPyConnection, tables: list[str]) -> str:
-    """Return the fingerprint of a freshly copied candidate, whose tables hold one zone's rows."""
-    return combine(
-        {
-            table: connection.execute(
+def candidate_fingerprint(
+    connection: duckdb.DuckDBPyConnection, tables: list[str], known: dict[str, str] | None = None
+) -> str:
+    """Return the fingerprint of a candidate, whose tables hold one zone's rows.
+
+    ``known`` gives the digests of tables already computed, such as those of a row delta.
+    """
+    digests = dict(known or {})
+    for table in tables:
+        if table not in digests:
+            digests[table] = connection.execute(
                 f"SELECT {_digest(_column_names(connection, table, 'main'))} "
                 f"FROM {quote_identifier(table)} AS t"
             ).fetchall()[0][0]
-            for table in tables
-        }
-    )
+    return combine({table: digests[table] for table in tables})
 
 
 def rows_landed_since(

@@ -4,8 +4,8 @@ A candidate started from a copy of the zone's published mart needs only the rows
 changed: rewriting 3.3M order lines of zone idf to change a few thousand is what made publishing
 cost as much as the whole zone. Both sides are compared as multisets of whole rows, through
 DuckDB's 64-bit ``hash`` of every column, so a row present twice in the warehouse is present twice
-in the candidate too. Rows to delete are found by ``rowid``, so the audit rejects tables with a
-column of that name.
+in the candidate too. Rows are found by ``rowid`` on both sides, so a table with a column of that
+name is copied whole (and the audit rejects it).
 
 NOTE: two different rows with the same hash would leave the old one in place. With 3.3M rows
 against 2^64 hash values, that is an estimated one chance in 5 * 10^12 per changed row, and the
@@ -13,6 +13,9 @@ daily full audit rebuilds every candidate from scratch.
 """
 
 from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
 
 import duckdb
 
@@ -22,17 +25,31 @@ from dagster_project.gate.candidate import quote_identifier
 # Temporary table (private to the connection) of the row hashes each delta inserted, per table:
 # the rows the row expectations must read.
 CHANGED_ROWS_TABLE = "_gate_changed_rows"
-_DELTA = "_gate_row_delta"
-# Working columns of the statements below. A table with a column of this prefix would collide
-# with them, so it is copied whole instead (see ``delta_applies_to``).
-WORKING_PREFIX = "__gate_"
-_HASH, _COPY = f"{WORKING_PREFIX}hash", f"{WORKING_PREFIX}copy"
-_SOURCE_ROWS, _TARGET_ROWS = f"{WORKING_PREFIX}source_rows", f"{WORKING_PREFIX}target_rows"
+# Temporary tables of one delta: each side's (row_id, hash) pairs, the hash buckets whose rows
+# differ, and one line per hash whose number of rows differs between the sides.
+_SOURCE, _TARGET = "_gate_source_hashes", "_gate_target_hashes"
+_BUCKETS, _DELTA = "_gate_changed_buckets", "_gate_row_delta"
+# A hash's bucket is its top 16 bits. Comparing each bucket's (count, sum) first limits the
+# exact comparison to the buckets that contain a changed row. On a 3.3M-row table with 0.1 %
+# changed, 6,300 of the 65,536 buckets differed, and the delta took 1.4 s instead of 4.2 s.
+_BUCKET_SHIFT = 48
+
+
+@dataclass(frozen=True)
+class RowDelta:
+    """Rows deleted and inserted by a delta, and the digest of the rows the table now contains."""
+
+    deleted: int
+    inserted: int
+    digest: str
 
 
 def delta_applies_to(columns: list[tuple[str, str]]) -> bool:
-    """Return whether ``apply_row_delta`` can update a table with these (name, type) columns."""
-    return not any(name.lower().startswith(WORKING_PREFIX) for name, _ in columns)
+    """Return whether ``apply_row_delta`` can update a table with these (name, type) columns.
+
+    A column named rowid hides DuckDB's row identifier, by which the delta finds rows.
+    """
+    return not any(name.lower() == "rowid" for name, _ in columns)
 
 
 def row_hash(columns: list[str], alias: str) -> str:
@@ -43,81 +60,126 @@ def row_hash(columns: list[str], alias: str) -> str:
     return "hash(" + ", ".join(f"{alias}.{quote_identifier(name)}" for name in columns) + ")"
 
 
+def digest_expression(hash_column: str) -> str:
+    """Return the aggregate of a table's row count and sum of row hashes, as text."""
+    return f"count(*)::VARCHAR || ':' || coalesce(sum({hash_column}), 0)::VARCHAR"
+
+
 def apply_row_delta(
     connection: duckdb.DuckDBPyConnection,
     table: str,
     columns: list[str],
     source: str,
-    parameters: list,
-) -> tuple[int, int]:
-    """Make ``table`` contain exactly the rows of ``source``; return (deleted, inserted) counts.
+    condition: str | None = None,
+    parameters: list | None = None,
+) -> RowDelta:
+    """Make ``table`` contain exactly the rows of ``source`` that meet ``condition``.
 
-    ``columns`` are the names of the columns of ``table``, in order, and ``source`` must return
-    the same columns with the same types. See ``delta_applies_to`` for the tables it can update.
+    ``source`` is a table (qualified and quoted) with the columns of ``table``, named
+    ``columns`` in order and of the same types, and ``condition`` a filter on it as ``s``
+    with ``parameters``. See ``delta_applies_to`` for the tables it can update.
     """
-    quoted = quote_identifier(table)
-    source_hash, target_hash = row_hash(columns, "s"), row_hash(columns, "t")
     connection.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {CHANGED_ROWS_TABLE} "
         "(table_name VARCHAR NOT NULL, row_hash UBIGINT NOT NULL)"
     )
-    # One line per hash whose number of rows differs between the two sides.
+    # One transaction, so the row ids read first still name the same rows when the delete runs:
+    # a checkpoint, which can happen when a transaction commits, can rewrite deleted rows away.
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        delta = _apply_in_transaction(connection, table, columns, source, condition, parameters)
+    except BaseException:
+        # A failed statement may have ended the transaction already.
+        with contextlib.suppress(duckdb.Error):
+            connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+    return delta
+
+
+def _apply_in_transaction(
+    connection: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: list[str],
+    source: str,
+    condition: str | None,
+    parameters: list | None,
+) -> RowDelta:
+    quoted = quote_identifier(table)
+    where = f"WHERE {condition}" if condition else ""
+    connection.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_SOURCE} AS "
+        f"SELECT s.rowid AS row_id, {row_hash(columns, 's')} AS h FROM {source} AS s {where}",
+        parameters or [],
+    )
+    connection.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_TARGET} AS "
+        f"SELECT t.rowid AS row_id, {row_hash(columns, 't')} AS h FROM {quoted} AS t"
+    )
+    connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {_BUCKETS} AS
+        SELECT bucket FROM (
+            SELECT h >> {_BUCKET_SHIFT} AS bucket, count(*) AS n, sum(h) AS total
+            FROM {_SOURCE} GROUP BY bucket
+        ) AS source_buckets
+        FULL JOIN (
+            SELECT h >> {_BUCKET_SHIFT} AS bucket, count(*) AS n, sum(h) AS total
+            FROM {_TARGET} GROUP BY bucket
+        ) AS target_buckets USING (bucket)
+        WHERE source_buckets.n IS DISTINCT FROM target_buckets.n
+            OR source_buckets.total IS DISTINCT FROM target_buckets.total
+        """
+    )
     connection.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {_DELTA} AS
-        WITH source_hashes AS (
-            SELECT {source_hash} AS {_HASH}, count(*) AS n FROM ({source}) AS s GROUP BY 1
+        WITH source_counts AS (
+            SELECT h, count(*) AS n FROM {_SOURCE}
+            WHERE h >> {_BUCKET_SHIFT} IN (SELECT bucket FROM {_BUCKETS}) GROUP BY h
         ),
-        target_hashes AS (
-            SELECT {target_hash} AS {_HASH}, count(*) AS n FROM {quoted} AS t GROUP BY 1
+        target_counts AS (
+            SELECT h, count(*) AS n FROM {_TARGET}
+            WHERE h >> {_BUCKET_SHIFT} IN (SELECT bucket FROM {_BUCKETS}) GROUP BY h
         )
-        SELECT {_HASH},
-            coalesce(source_hashes.n, 0) AS {_SOURCE_ROWS},
-            coalesce(target_hashes.n, 0) AS {_TARGET_ROWS}
-        FROM source_hashes FULL JOIN target_hashes USING ({_HASH})
-        WHERE {_SOURCE_ROWS} <> {_TARGET_ROWS}
-        """,
-        parameters,
-    )
-    # Surplus copies go first, then the missing copies are read from the source. Each side
-    # numbers its rows per hash, so exactly the difference in counts moves.
-    deleted = connection.execute(
-        f"""
-        DELETE FROM {quoted} WHERE rowid IN (
-            SELECT row_id FROM (
-                SELECT t.rowid AS row_id, {target_hash} AS {_HASH},
-                    row_number() OVER (PARTITION BY {target_hash}) AS {_COPY}
-                FROM {quoted} AS t
-                WHERE {target_hash} IN (
-                    SELECT {_HASH} FROM {_DELTA} WHERE {_TARGET_ROWS} > {_SOURCE_ROWS}
-                )
-            ) AS surplus JOIN {_DELTA} USING ({_HASH})
-            WHERE {_COPY} <= {_TARGET_ROWS} - {_SOURCE_ROWS}
-        )
+        SELECT h, coalesce(source_counts.n, 0) AS source_rows,
+            coalesce(target_counts.n, 0) AS target_rows
+        FROM source_counts FULL JOIN target_counts USING (h)
+        WHERE source_rows <> target_rows
         """
+    )
+    # Surplus copies go first, then the missing copies are read from the source by rowid. Each
+    # side numbers its rows per hash, so exactly the difference in counts moves.
+    deleted = connection.execute(
+        f"DELETE FROM {quoted} WHERE rowid IN ({_surplus_rows(_TARGET, 'target_rows')})"
     ).fetchall()[0][0]
     inserted = connection.execute(
-        f"""
-        INSERT INTO {quoted}
-        SELECT * EXCLUDE ({_HASH}, {_COPY}, {_SOURCE_ROWS}, {_TARGET_ROWS}) FROM (
-            SELECT s.*, {source_hash} AS {_HASH},
-                row_number() OVER (PARTITION BY {source_hash}) AS {_COPY}
-            FROM ({source}) AS s
-            WHERE {source_hash} IN (
-                SELECT {_HASH} FROM {_DELTA} WHERE {_SOURCE_ROWS} > {_TARGET_ROWS}
-            )
-        ) AS missing JOIN {_DELTA} USING ({_HASH})
-        WHERE {_COPY} <= {_SOURCE_ROWS} - {_TARGET_ROWS}
-        """,
-        parameters,
+        f"INSERT INTO {quoted} SELECT s.* FROM {source} AS s "
+        f"WHERE s.rowid IN ({_surplus_rows(_SOURCE, 'source_rows')})"
     ).fetchall()[0][0]
     connection.execute(
         f"INSERT INTO {CHANGED_ROWS_TABLE} "
-        f"SELECT ?, {_HASH} FROM {_DELTA} WHERE {_SOURCE_ROWS} > {_TARGET_ROWS}",
+        f"SELECT ?, h FROM {_DELTA} WHERE source_rows > target_rows",
         [table],
     )
-    connection.execute(f"DROP TABLE {_DELTA}")
-    return deleted, inserted
+    digest = connection.execute(f"SELECT {digest_expression('h')} FROM {_SOURCE}").fetchall()
+    for name in (_SOURCE, _TARGET, _BUCKETS, _DELTA):
+        connection.execute(f"DROP TABLE {name}")
+    return RowDelta(deleted, inserted, digest[0][0])
+
+
+def _surplus_rows(side: str, side_rows: str) -> str:
+    """Return the query of the row ids of ``side`` beyond what the other side holds, per hash."""
+    other_rows = "target_rows" if side_rows == "source_rows" else "source_rows"
+    return f"""
+        SELECT row_id FROM (
+            SELECT row_id, h, row_number() OVER (PARTITION BY h) AS copy
+            FROM {side} WHERE h IN (
+                SELECT h FROM {_DELTA} WHERE {side_rows} > {other_rows}
+            )
+        ) AS numbered JOIN {_DELTA} USING (h)
+        WHERE copy <= {side_rows} - {other_rows}
+        """
 
 
 def changed_rows_condition(table: str, columns: list[str], alias: str) -> str:

@@ -115,32 +115,41 @@ class DuckDBWarehouse:
         ).fetchall()
         return [name for (name,) in rows]
 
-    def _zone_rows(
+    def _zone_filter(
         self, candidate: duckdb.DuckDBPyConnection, table: str, zone_code: str
-    ) -> tuple[str, list]:
-        """Return the query of the zone's rows of a mart table (all rows without a zone column)."""
+    ) -> tuple[str, str | None, list]:
+        """Return a mart table's relation, the filter on the zone's rows (the table as ``s``)
+        and its parameters. A table without a zone column has no filter."""
         source = f"{self.alias}.{MART_SCHEMA}.{quote(table)}"
         columns = table_columns(candidate, table, MART_SCHEMA, self.alias)
         if ZONE_COLUMN in {name for name, _ in columns}:
-            return f"SELECT * FROM {source} WHERE {ZONE_COLUMN} = ?", [zone_code]
-        return f"SELECT * FROM {source}", []
+            return source, f"s.{ZONE_COLUMN} = ?", [zone_code]
+        return source, None, []
 
     def copy_zone_tables(self, candidate: duckdb.DuckDBPyConnection, zone_code: str) -> list[str]:
         tables = self._tables(candidate, MART_SCHEMA)
         for table in tables:
-            query, parameters = self._zone_rows(candidate, table, zone_code)
-            candidate.execute(f"CREATE TABLE {quote(table)} AS {query}", parameters)
+            self._copy_zone_table(candidate, table, zone_code)
         return tables
+
+    def _copy_zone_table(
+        self, candidate: duckdb.DuckDBPyConnection, table: str, zone_code: str
+    ) -> None:
+        source, condition, parameters = self._zone_filter(candidate, table, zone_code)
+        where = f" WHERE {condition}" if condition else ""
+        candidate.execute(
+            f"CREATE TABLE {quote(table)} AS SELECT * FROM {source} AS s{where}", parameters
+        )
 
     def update_zone_tables(
         self, candidate: duckdb.DuckDBPyConnection, zone_code: str
-    ) -> tuple[list[str], list[str]]:
+    ) -> tuple[list[str], list[str], dict[str, str]]:
         """Bring a candidate copied from the zone's published mart level with the warehouse.
 
         Tables keep their unchanged rows (see row_delta.py). A table whose columns changed, or
-        that has a column named like the delta's working columns, is copied whole. Tables the
-        warehouse does not hold, such as the previous publish log and quarantine, are dropped.
-        Return the mart tables and those copied whole.
+        that has a column named rowid, is copied whole. Tables the warehouse does not hold, such
+        as the previous publish log and quarantine, are dropped. Return the mart tables, those
+        copied whole, and the content digest of each table updated in place.
         """
         tables = self._tables(candidate, MART_SCHEMA)
         existing = candidate.execute(
@@ -151,19 +160,21 @@ class DuckDBWarehouse:
             if name not in tables:
                 candidate.execute(f"DROP TABLE {quote(name)}")
         copied = []
+        digests = {}
         for table in tables:
-            query, parameters = self._zone_rows(candidate, table, zone_code)
             source_columns = table_columns(candidate, table, MART_SCHEMA, self.alias)
             if table_columns(candidate, table) == source_columns and delta_applies_to(
                 source_columns
             ):
                 names = [name for name, _ in source_columns]
-                apply_row_delta(candidate, table, names, query, parameters)
+                source, condition, parameters = self._zone_filter(candidate, table, zone_code)
+                delta = apply_row_delta(candidate, table, names, source, condition, parameters)
+                digests[table] = delta.digest
                 continue
             candidate.execute(f"DROP TABLE IF EXISTS {quote(table)}")
-            candidate.execute(f"CREATE TABLE {quote(table)} AS {query}", parameters)
+            self._copy_zone_table(candidate, table, zone_code)
             copied.append(table)
-        return tables, copied
+        return tables, copied, digests
 
     def order_line_total(self, candidate: duckdb.DuckDBPyConnection, zone_code: str) -> Decimal:
         _require_source_tables(self, self._tables(candidate, RAW_SCHEMA))

@@ -156,8 +156,11 @@ def _audit_zone(
     published = published_path(marts_dir, zone_code) if changed_only else None
 
     with open_candidate(candidate, start_from=published) as connection:
+        digests: dict[str, str] = {}
         if changed_only:
-            tables, copied = _update_from_published(warehouse, connection, zone_code, published)
+            tables, copied, digests = _update_from_published(
+                warehouse, connection, zone_code, published
+            )
         else:
             tables = warehouse.copy_zone_tables(connection, zone_code)
             copied = tables
@@ -165,7 +168,7 @@ def _audit_zone(
             raise CandidateError(
                 f"no table in schema {MART_SCHEMA} of {warehouse.describe()}: run dbt first"
             )
-        content = candidate_fingerprint(connection, tables)
+        content = candidate_fingerprint(connection, tables, digests)
         unaudited = sorted(set(tables) - set(suites))
         if unaudited:
             raise CandidateError(
@@ -245,7 +248,7 @@ def _audit_zone(
 
 def _update_from_published(
     warehouse: Warehouse, connection: duckdb.DuckDBPyConnection, zone_code: str, published: Path
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[str], list[str], dict[str, str]]:
     """Run ``update_zone_tables``, naming the published mart when DuckDB fails to read it."""
     try:
         return warehouse.update_zone_tables(connection, zone_code)
