@@ -82,6 +82,13 @@ def test_old_rows_read_again_when_due(warehouse, tmp_path):
             [f"update {STATE_TABLE} set last_full_pass_at = now() - interval '25 hours'"],
             [],
         ),
+        "dates in the future": (
+            [
+                f"update {STATE_TABLE} set passed_at = now() + interval '1 hour', "
+                "last_full_pass_at = now() + interval '30 days'"
+            ],
+            [],
+        ),
         "no recorded pass": ([f"delete from {STATE_TABLE}"], []),
     }
     for case, (statements, arguments) in cases.items():
@@ -89,6 +96,45 @@ def test_old_rows_read_again_when_due(warehouse, tmp_path):
             execute(warehouse, statement)
         result = build(warehouse, tmp_path, *arguments)
         assert f"FAIL 1 {TEST_NAME}" in result.stdout, case
+
+
+def test_null_load_time_always_read(warehouse, tmp_path):
+    assert build(warehouse, tmp_path).returncode == 0
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("alter table raw.sales_order_lines alter _loaded_at drop not null")
+        raw.write_duckdb(connection, {"sales_order_lines": [line_row(raw.LOADED_AT)]})
+        connection.execute(
+            "update raw.sales_order_lines set _loaded_at = null "
+            "where order_id = 1000 and line_number = 1 and quantity = 5"
+        )
+    assert f"FAIL 1 {TEST_NAME}" in build(warehouse, tmp_path).stdout
+
+
+def test_empty_build_records_nothing(warehouse, tmp_path):
+    assert build(warehouse, tmp_path).returncode == 0
+    passed_at = recorded_pass(warehouse)
+    with duckdb.connect(str(warehouse)) as connection:
+        raw.write_duckdb(connection, {"sales_order_lines": [line_row(datetime.now(UTC))]})
+    assert build(warehouse, tmp_path, "--empty").returncode == 0
+    assert recorded_pass(warehouse) == passed_at
+    assert f"FAIL 1 {TEST_NAME}" in build(warehouse, tmp_path).stdout
+
+
+def test_stale_fact_pass_covers_no_later_rows(warehouse, tmp_path):
+    # A test run on a fact not yet rebuilt must not vouch for the rows its next build writes.
+    cautious = ["--indirect-selection", "cautious"]
+    fact = ["--select", "+fct_order_lines", *cautious]
+    environment = raw.dbt_env(warehouse_path=warehouse)
+    first = raw.run_dbt(["build", *fact], environment, tmp_path)
+    assert first.returncode == 0, first.stdout[-3000:]
+    twice = [line_row(datetime.now(UTC))] * 2
+    with duckdb.connect(str(warehouse)) as connection:
+        raw.write_duckdb(connection, {"sales_order_lines": twice})
+    raw.run_dbt(["test", "--select", "fct_order_lines", *cautious], environment, tmp_path)
+    rebuilt = raw.run_dbt(
+        ["build", "--select", "fct_order_lines", *cautious], environment, tmp_path
+    )
+    assert "FAIL 1 unique_in_changed_rows_fct_order_lines_order_line_key" in rebuilt.stdout
 
 
 @pytest.mark.postgres

@@ -146,10 +146,11 @@ class DuckDBWarehouse:
     ) -> tuple[list[str], list[str], dict[str, str]]:
         """Bring a candidate copied from the zone's published mart level with the warehouse.
 
-        Tables keep their unchanged rows (see row_delta.py). A table whose columns changed, or
-        that has a column named rowid, is copied whole. Tables the warehouse does not hold, such
-        as the previous publish log and quarantine, are dropped. Return the mart tables, those
-        copied whole, and the content digest of each table updated in place.
+        Tables keep their unchanged rows (see row_delta.py). A view, a table whose columns
+        changed, and one that ``delta_applies_to`` excludes are copied whole. Tables the
+        warehouse does not hold, such as the previous publish log and quarantine, are dropped.
+        Return the mart tables, those copied whole, and the content digest of each table updated
+        in place.
         """
         tables = self._tables(candidate, MART_SCHEMA)
         existing = candidate.execute(
@@ -159,12 +160,23 @@ class DuckDBWarehouse:
         for (name,) in existing:
             if name not in tables:
                 candidate.execute(f"DROP TABLE {quote(name)}")
+        # The delta reads source rows by rowid, which a view does not have.
+        base_tables = {
+            name
+            for (name,) in candidate.execute(
+                "select table_name from information_schema.tables where table_catalog = ? "
+                "and table_schema = ? and table_type = 'BASE TABLE'",
+                [self.alias, MART_SCHEMA],
+            ).fetchall()
+        }
         copied = []
         digests = {}
         for table in tables:
             source_columns = table_columns(candidate, table, MART_SCHEMA, self.alias)
-            if table_columns(candidate, table) == source_columns and delta_applies_to(
-                source_columns
+            if (
+                table in base_tables
+                and table_columns(candidate, table) == source_columns
+                and delta_applies_to(source_columns)
             ):
                 names = [name for name, _ in source_columns]
                 source, condition, parameters = self._zone_filter(candidate, table, zone_code)
