@@ -100,9 +100,9 @@
 {%- endmacro %}
 
 {#
-    Return the recorded pass of a key test as (passed_at as text, whether
-    it reads changed rows only this build, last_full_pass_at as text), or
-    none when the test has no usable record (see unique_in_changed_rows).
+    Return the recorded pass of a key test as (passed_at, last_full_pass_at),
+    both as text, or none when the test must read its whole table this build
+    (see unique_in_changed_rows).
 #}
 {% macro key_test_pass(test_name) -%}
     {%- if not execute or flags.FULL_REFRESH -%}
