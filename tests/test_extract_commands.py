@@ -53,3 +53,17 @@ def test_reconcile_command_deletes_gone_rows(sqlite_source, tmp_path, monkeypatc
     assert "zones: read 19, inserted 0, updated 0, deleted 1" in capsys.readouterr().out
     with duckdb.connect(str(warehouse)) as connection:
         assert connection.execute("SELECT count(*) FROM raw.zones").fetchall() == [(19,)]
+
+
+def test_discover_quotes_names_yaml_would_misread(sqlite_source, tmp_path):
+    # Written plain, YAML read these table names back as True, None and 8.
+    sqlite_source.run(
+        *(
+            f'CREATE TABLE "{name}" (id INTEGER PRIMARY KEY, updated_at TIMESTAMPTZ)'
+            for name in ("on", "null", "010")
+        )
+    )
+    draft = tmp_path / "draft.yml"
+    assert main(["discover", "--url", sqlite_source.url, "--write", str(draft)]) == 0
+    specs = parse_declaration(yaml.safe_load(draft.read_text()))
+    assert sorted(spec.name for spec in specs) == ["010", "null", "on"]

@@ -49,7 +49,12 @@ def test_table_overrides_defaults():
         ({"deletes": "sometimes"}, "'orders': deletes 'sometimes' is invalid"),
         ({"null_cursor": "skip"}, "'orders': null_cursor 'skip' is invalid"),
         ({"lookback": "ten minutes"}, "'orders': lookback 'ten minutes' is invalid"),
-        ({"lookback": -5}, "'orders': lookback -5 is negative"),
+        ({"lookback": -5}, "'orders': lookback -5 must be a finite number of seconds"),
+        ({"lookback": float("nan")}, "'orders': lookback nan must be a finite number"),
+        ({"lookback": float("inf")}, "'orders': lookback inf must be a finite number"),
+        ({"lookback": 1e20}, "'orders': lookback 1e\\+20 is longer than 3660 days"),
+        ({"lookback": "P1000000D"}, "'orders': lookback 'P1000000D' is longer than"),
+        ({"schema": 5}, "'orders': schema 5 must be a schema name"),
         ({"max_delete_share": 1.5}, "'orders': max_delete_share 1.5 must be"),
         ({"primary_key": []}, "'orders': primary_key must be"),
         ({"primary_key": ["a", "a"]}, "'orders': primary_key repeats"),
@@ -61,6 +66,22 @@ def test_table_overrides_defaults():
 def test_invalid_setting_names_table(settings, message):
     with pytest.raises(DeclarationError, match=message):
         parse_declaration({"tables": {"orders": settings}})
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"defaults": 5, "tables": {"orders": {}}}, "defaults: must be a mapping"),
+        ({"tables": {True: {}}}, "table True: a table name must be a string; quote names"),
+        (
+            {"tables": {"Orders": {}, "orders": {}}},
+            "table 'orders': the declaration also names 'Orders'",
+        ),
+    ],
+)
+def test_invalid_declaration_is_named(document, message):
+    with pytest.raises(DeclarationError, match=message):
+        parse_declaration(document)
 
 
 def test_project_declaration_loads():

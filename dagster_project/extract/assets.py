@@ -73,6 +73,13 @@ def _build_asset(spec: TableSpec) -> dg.AssetsDefinition:
                 "time, so they are read again on every run until their cursor is in the past. "
                 f"Check the clock or the {spec.cursor} values of those rows in the source."
             )
+        if result.repeated_key_rows:
+            context.log.warning(
+                f"{spec.name}: {result.repeated_key_rows} rows read repeat the primary key of "
+                "another row read in the same run, so only the last version of each key was "
+                "kept. A source that enforced this key could not return such rows: declare "
+                "the table's real primary_key."
+            )
         return dg.MaterializeResult(metadata=result.as_metadata())
 
     return extract_asset

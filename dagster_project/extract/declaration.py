@@ -7,7 +7,9 @@ raises ``DeclarationError`` naming the table and the setting.
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -35,6 +37,9 @@ SETTINGS = (
     "no_primary_key",
     *BUILT_IN_DEFAULTS,
 )
+
+# A longer lookback re-reads most tables in full on every run: 'cursor: null' says so plainly.
+MAX_LOOKBACK = timedelta(days=3660)
 
 _ISO_DURATION = re.compile(
     r"^P(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?"
@@ -103,9 +108,11 @@ def parse_lookback(table: str, value: object) -> timedelta:
     if isinstance(value, bool):
         raise DeclarationError(f"table {table!r}: lookback {value!r} is not a duration")
     if isinstance(value, int | float):
-        if value < 0:
-            raise DeclarationError(f"table {table!r}: lookback {value!r} is negative")
-        return timedelta(seconds=value)
+        if not math.isfinite(value) or value < 0:
+            raise DeclarationError(
+                f"table {table!r}: lookback {value!r} must be a finite number of seconds, 0 or more"
+            )
+        return _bounded_lookback(table, value, lambda: timedelta(seconds=value))
     match = _ISO_DURATION.match(str(value)) if value else None
     if not match or str(value) in ("P", "PT"):
         raise DeclarationError(
@@ -113,7 +120,20 @@ def parse_lookback(table: str, value: object) -> timedelta:
             "ISO 8601 duration (PT10M, P1D)"
         )
     parts = {unit: float(amount) for unit, amount in match.groupdict().items() if amount}
-    return timedelta(**parts)
+    return _bounded_lookback(table, value, lambda: timedelta(**parts))
+
+
+def _bounded_lookback(table: str, value: object, build: Callable[[], timedelta]) -> timedelta:
+    try:
+        lookback = build()
+    except OverflowError:
+        lookback = MAX_LOOKBACK + timedelta(days=1)
+    if lookback > MAX_LOOKBACK:
+        raise DeclarationError(
+            f"table {table!r}: lookback {value!r} is longer than {MAX_LOOKBACK.days} days; "
+            "for a table that needs more, set 'cursor: null' to read it in full on every run"
+        )
+    return lookback
 
 
 def _choice(table: str, setting: str, value: object, allowed: tuple[str, ...]) -> str:
@@ -165,13 +185,16 @@ def parse_table(name: str, settings: dict) -> TableSpec:
     cursor = settings["cursor"]
     if cursor is not None and (not isinstance(cursor, str) or not cursor):
         raise DeclarationError(f"table {name!r}: cursor {cursor!r} must be a column name")
+    schema = settings.get("schema")
+    if schema is not None and (not isinstance(schema, str) or not schema):
+        raise DeclarationError(f"table {name!r}: schema {schema!r} must be a schema name")
     primary_key = settings.get("primary_key")
     no_primary_key = settings.get("no_primary_key")
     if no_primary_key is not None:
         _choice(name, "no_primary_key", no_primary_key, NO_PRIMARY_KEY_MODES)
     return TableSpec(
         name=name,
-        schema=settings.get("schema"),
+        schema=schema,
         primary_key=(
             _column_names(name, "primary_key", primary_key) if primary_key is not None else ()
         ),
@@ -194,15 +217,29 @@ def parse_declaration(document: dict) -> list[TableSpec]:
         raise DeclarationError("the extraction declaration needs a 'tables:' mapping")
     defaults = dict(BUILT_IN_DEFAULTS)
     declared_defaults = document.get("defaults") or {}
+    if not isinstance(declared_defaults, dict):
+        raise DeclarationError("defaults: must be a mapping of settings")
     unknown = sorted(set(declared_defaults) - set(SETTINGS))
     if unknown:
         raise DeclarationError(f"defaults: unknown setting {', '.join(unknown)}")
     defaults.update(declared_defaults)
     specs = []
+    seen: dict[str, str] = {}
     for name, overrides in document["tables"].items():
+        if not isinstance(name, str) or not name:
+            raise DeclarationError(
+                f"table {name!r}: a table name must be a string; quote names such as "
+                '"on", "null" or "010", which YAML reads as other values'
+            )
         if overrides is not None and not isinstance(overrides, dict):
             raise DeclarationError(f"table {name!r}: settings must be a mapping, or {{}}")
-        specs.append(parse_table(str(name), {**defaults, **(overrides or {})}))
+        if name.lower() in seen:
+            raise DeclarationError(
+                f"table {name!r}: the declaration also names {seen[name.lower()]!r}; the "
+                "warehouse compares table names without case, so both would land in one table"
+            )
+        seen[name.lower()] = name
+        specs.append(parse_table(name, {**defaults, **(overrides or {})}))
     return specs
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+
+import yaml
 
 from dagster_project.extract.columns import CURSOR_TYPES
 from dagster_project.extract.declaration import BUILT_IN_DEFAULTS, TableSpec
@@ -84,12 +87,19 @@ def draft_declaration(audits: list[TableAudit]) -> str:
             ]
         elif best != default_cursor:
             note = "" if best in audit.indexed else "  # REVIEW: not indexed"
-            settings.append(f"    cursor: {best}{note}")
-        name = _yaml_key(audit.name)
+            settings.append(f"    cursor: {_yaml_name(best)}{note}")
+        name = _yaml_name(audit.name)
         lines += [f"  {name}:", *settings] if settings else [f"  {name}: {{}}"]
     return "\n".join(lines) + "\n"
 
 
-def _yaml_key(name: str) -> str:
+def _yaml_name(name: str) -> str:
+    """Write a table or column name as YAML reads it back: plain when it stays a string.
+
+    Names such as ``on``, ``null`` or ``010`` would read back as a boolean, None or a number, so
+    they are written as double-quoted strings (a JSON string is one in YAML).
+    """
     plain = name.replace("_", "").isalnum() and name.isascii()
-    return name if plain else '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if plain and yaml.safe_load(name) == name:
+        return name
+    return json.dumps(name, ensure_ascii=False)

@@ -140,6 +140,28 @@ def check_null_cursor(
         )
 
 
+def check_null_keys(
+    spec: TableSpec, fetchall: Callable[[str], list[tuple]], relation: str = STAGE
+) -> None:
+    """Raise LoadError when rows read have a NULL in a primary-key column.
+
+    NULL equals nothing in the merge's join, so such a row would be inserted again on every
+    read instead of updated. SQLite accepts NULL in most primary-key columns, and a key
+    declared in the extraction declaration has no constraint behind it at all.
+    """
+    if not spec.primary_key:
+        return
+    any_null = " OR ".join(f"{quote_identifier(key)} IS NULL" for key in spec.primary_key)
+    nulls = fetchall(f"SELECT count(*) FROM {relation} WHERE {any_null}")[0][0]
+    if nulls:
+        raise LoadError(
+            f"table {spec.name!r}: {nulls} rows read have a NULL in the primary key "
+            f"({', '.join(spec.primary_key)}), so they cannot be merged by key; nothing was "
+            "loaded. Fill the key in the source, or declare a primary_key without NULLs "
+            "for this table"
+        )
+
+
 # Uncapped, DuckDB may use 80 % of the machine's memory, and hash tables grow with the table. Capped
 # at 256MB they spill to disk: a first load of 10M order lines peaked near 500 MB, not 927 MB.
 @contextmanager
@@ -303,6 +325,7 @@ class DuckDBLoader:
                 self._apply_plan(spec, columns, plan)
                 relation, inserted, updated, unchanged = self._land_rows(spec, columns)
                 check_null_cursor(spec, self._fetchall, relation)
+                check_null_keys(spec, self._fetchall, relation)
                 rows_read = fetch_value(self.connection, f"SELECT count(*) FROM {relation}")
                 watermark_after, future_cursor_rows = None, 0
                 if spec.cursor:

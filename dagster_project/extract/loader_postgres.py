@@ -20,6 +20,7 @@ from dagster_project.extract.loader import (
     LoadError,
     LoadResult,
     check_null_cursor,
+    check_null_keys,
     raw_table,
     value_error,
 )
@@ -78,6 +79,9 @@ class PostgresLoader:
             cursor.adbc_ingest(table, batches, mode="create", temporary=True)
 
     def ensure_schemas(self) -> None:
+        # Watermarks are stored as text: ISO dates read back the same under any DateStyle,
+        # while the default of a role or server (such as 'SQL, DMY') would not.
+        self._execute("SET DateStyle TO 'ISO, YMD'")
         self._execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
         self._execute(
             f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} ("
@@ -152,6 +156,7 @@ class PostgresLoader:
         except adbc_driver_manager.DataError as error:
             raise value_error(spec, columns, error) from error
         check_null_cursor(spec, self._fetchall)
+        check_null_keys(spec, self._fetchall)
 
     def _merge_by_key(self, spec: TableSpec, columns: list[SourceColumn]) -> tuple[int, int, int]:
         """Upsert the staged rows; return (inserted, updated, unchanged)."""

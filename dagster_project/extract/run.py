@@ -12,14 +12,66 @@ import duckdb
 
 from dagster_project.extract.columns import CURSOR_TYPES, LOADED_AT, TIMESTAMPTZ, SourceColumn
 from dagster_project.extract.declaration import DeclarationError, TableSpec
-from dagster_project.extract.loader import DuckDBLoader, WarehouseLoader
+from dagster_project.extract.loader import DuckDBLoader, LoadError, WarehouseLoader
 from dagster_project.extract.loader_postgres import PostgresLoader
-from dagster_project.extract.reconcile import delete_missing_keys
-from dagster_project.extract.sources import CursorFilter, Source, check_columns_exist
+from dagster_project.extract.reconcile import MassDeleteRefused, delete_missing_keys
+from dagster_project.extract.schema_change import SchemaChangeError
+from dagster_project.extract.sources import (
+    CursorFilter,
+    Source,
+    SourceError,
+    check_columns_exist,
+)
+from dagster_project.settings import SettingsError
 
 
 class NullCursorError(RuntimeError):
     """Source rows have a NULL cursor, so an incremental read would never see them."""
+
+
+class ExtractError(RuntimeError):
+    """An extraction failed on an error that did not name its table; this one does."""
+
+
+# These errors name their table or setting already; any other is wrapped in ExtractError.
+NAMED_ERRORS = (
+    SettingsError,
+    DeclarationError,
+    SourceError,
+    LoadError,
+    NullCursorError,
+    SchemaChangeError,
+    MassDeleteRefused,
+)
+
+# The merge names a landing row by DuckDB's ``rowid`` and its working tables carry columns
+# prefixed ``_extract_``: a source column of either name would hide or collide with them.
+RESERVED_PREFIX = "_extract_"
+ROWID = "rowid"
+
+
+def check_column_names(table: str, columns: list[SourceColumn]) -> None:
+    """Raise DeclarationError for a column the warehouse cannot hold under its own name.
+
+    DuckDB compares names without case, so two source columns that differ only in case
+    cannot both land, and ``RowID`` hides the row identifier as ``rowid`` does.
+    """
+    seen: dict[str, str] = {}
+    for column in columns:
+        lowered = column.name.lower()
+        if lowered in (LOADED_AT, ROWID) or lowered.startswith(RESERVED_PREFIX):
+            raise DeclarationError(
+                f"table {table!r}: the source column {column.name!r} has a name the warehouse "
+                f"reserves ({LOADED_AT}, {ROWID} and names starting with {RESERVED_PREFIX}, "
+                "in any case); rename it in the source or extract a view that renames it"
+            )
+        if lowered in seen:
+            raise DeclarationError(
+                f"table {table!r}: the source columns {seen[lowered]!r} and {column.name!r} "
+                "differ only in case, which the DuckDB warehouse cannot tell apart; rename "
+                "one in the source or extract a view that renames it"
+            )
+        seen[lowered] = column.name
 
 
 @dataclass(frozen=True)
@@ -37,6 +89,9 @@ class ExtractResult:
     future_cursor_rows: int = 0
     reloaded_missing_keys: int = 0
     """Source keys the reconciliation found missing in the warehouse, reloaded by a full read."""
+    repeated_key_rows: int = 0
+    """Rows read that repeat the primary key of another row read in the same run. Only the last
+    version of each key is kept (the higher cursor, then the one read last)."""
 
     def as_metadata(self) -> dict:
         values = asdict(self)
@@ -48,11 +103,7 @@ class ExtractResult:
 def resolve_spec(spec: TableSpec, source: Source) -> tuple[TableSpec, list[SourceColumn]]:
     """Complete the spec from the source catalog and check every column it names."""
     columns = source.columns(spec)
-    if any(column.name == LOADED_AT for column in columns):
-        raise DeclarationError(
-            f"table {spec.name!r}: the source has a column named {LOADED_AT}, which the "
-            "warehouse reserves for the load time"
-        )
+    check_column_names(spec.name, columns)
     spec = spec.with_primary_key(source.primary_key(spec))
     check_columns_exist(
         spec.name, [*spec.primary_key, spec.cursor or "", spec.soft_delete_column or ""], columns
@@ -94,15 +145,27 @@ def cursor_ceiling(cursor: SourceColumn, now: datetime | None = None) -> str | N
     return None
 
 
+# Smallest value of a PostgreSQL bigint, the widest integer cursor.
+SMALLEST_INTEGER_CURSOR = -(2**63)
+
+
 def lower_bound(watermark: object | None, lookback: timedelta) -> object | None:
-    """Return ``watermark - lookback``: whole days for a date, cursor units for an integer."""
+    """Return ``watermark - lookback``: whole days for a date, cursor units for an integer.
+
+    None (read every row) when the result falls before the earliest value of its type, as
+    with a watermark of 0001-01-01 or a lookback of centuries.
+    """
     if watermark is None:
         return None
-    if isinstance(watermark, datetime):
-        return watermark - lookback
-    if isinstance(watermark, date):
-        return watermark - timedelta(days=math.ceil(lookback / timedelta(days=1)))
-    return int(watermark) - int(lookback.total_seconds())
+    try:
+        if isinstance(watermark, datetime):
+            return watermark - lookback
+        if isinstance(watermark, date):
+            return watermark - timedelta(days=math.ceil(lookback / timedelta(days=1)))
+    except OverflowError:
+        return None
+    bound = int(watermark) - int(lookback.total_seconds())
+    return bound if bound >= SMALLEST_INTEGER_CURSOR else None
 
 
 def open_loader(connection) -> WarehouseLoader:
@@ -122,8 +185,22 @@ def extract_table(
 
     ``connection`` is the embedded DuckDB warehouse or an ADBC connection, autocommit off, to a
     PostgreSQL warehouse. Deletes are reconciled only when ``reconcile`` is true and the table
-    declares ``deletes: reconcile``.
+    declares ``deletes: reconcile``. Every error names the table: an error from a driver or a
+    database is raised as ExtractError, with the original as its cause.
     """
+    try:
+        return _extract_table(spec, source, connection, reconcile)
+    except NAMED_ERRORS:
+        raise
+    except Exception as error:
+        first_line = (str(error).strip().splitlines() or [""])[0]
+        raise ExtractError(
+            f"table {spec.name!r}: extraction failed with {type(error).__name__}: {first_line} "
+            "(the failed step was rolled back, so no part of it was committed)"
+        ) from error
+
+
+def _extract_table(spec: TableSpec, source: Source, connection, reconcile: bool) -> ExtractResult:
     started = time.perf_counter()
     spec, columns = resolve_spec(spec, source)
     loader = open_loader(connection)
@@ -188,4 +265,9 @@ def extract_table(
         seconds=time.perf_counter() - started,
         future_cursor_rows=loaded.future_cursor_rows,
         reloaded_missing_keys=absent,
+        repeated_key_rows=(
+            loaded.rows_read - loaded.inserted - loaded.updated - loaded.unchanged
+            if spec.primary_key
+            else 0
+        ),
     )

@@ -90,26 +90,18 @@ def _without_sentinel(reader: pa.RecordBatchReader, cursor) -> Iterator[pa.Recor
         cursor.close()
 
 
+# No time zone is more than 14 hours ahead of UTC.
+LARGEST_OFFSET = timedelta(hours=14)
+
+
 def _where_clause(cursor_filter: CursorFilter | None) -> str:
     if cursor_filter is None or cursor_filter.lower_bound is None:
         return ""
     column = quote_identifier(cursor_filter.column.name)
     bound = cursor_filter.lower_bound
     if isinstance(bound, datetime):
-        # SQLite's date functions convert an ISO 8601 offset to UTC but keep milliseconds
-        # only, so the bound is floored to the millisecond: the filter may re-read rows up
-        # to 1 ms older, never skip one.
-        if bound.tzinfo is not None:
-            bound = bound.astimezone(UTC)
-        floored = bound.replace(microsecond=bound.microsecond // 1000 * 1000, tzinfo=None)
-        text = floored.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-        # strftime() hides the column from any index, so a plain text comparison on the date
-        # comes first and lets SQLite search an index on the cursor. Stored text starts with the
-        # local date, at most 12 hours behind UTC, so one day earlier never drops a row.
-        day_before = (floored - timedelta(days=1)).date().isoformat()
-        condition = (
-            f"{column} >= {quote_literal(day_before)} "
-            f"AND strftime('%Y-%m-%d %H:%M:%f', {column}) >= {quote_literal(text)}"
+        condition = _timestamp_condition(
+            column, bound, naive=cursor_filter.column.landing_type == "TIMESTAMP"
         )
     elif isinstance(bound, date):
         condition = f"{column} >= {quote_literal(bound.isoformat())}"
@@ -118,3 +110,32 @@ def _where_clause(cursor_filter: CursorFilter | None) -> str:
     if cursor_filter.include_nulls:
         condition = f"({condition} OR {column} IS NULL)"
     return f" WHERE {condition}"
+
+
+def _millisecond_text(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def _timestamp_condition(column: str, bound: datetime, naive: bool) -> str:
+    """Condition that keeps every row whose cursor, as DuckDB lands it, is at or after ``bound``.
+
+    SQLite's date functions convert an ISO 8601 offset to UTC but keep milliseconds only, so the
+    bound is floored to the millisecond: the filter may re-read rows up to 1 ms older, never
+    skip one. Text they cannot read (an offset written ``+00`` or `` UTC``, say) gives NULL:
+    such rows are read on every run while their text sorts after the day before the bound,
+    rather than never. A naive cursor lands with the wall time written, offset dropped, so a
+    row with an offset is compared with the bound moved 14 hours earlier.
+    """
+    if bound.tzinfo is not None:
+        bound = bound.astimezone(UTC)
+    floored = bound.replace(microsecond=bound.microsecond // 1000 * 1000, tzinfo=None)
+    moment = f"strftime('%Y-%m-%d %H:%M:%f', {column})"
+    after = f"{moment} >= {quote_literal(_millisecond_text(floored))} OR {moment} IS NULL"
+    if naive:
+        earliest = quote_literal(_millisecond_text(floored - LARGEST_OFFSET))
+        after += f" OR (substr({column}, -6, 1) IN ('+', '-') AND {moment} >= {earliest})"
+    # strftime() hides the column from any index, so a plain text comparison on the date comes
+    # first and lets SQLite search an index on the cursor. Stored text starts with the local
+    # date, at most 14 hours away from UTC, so one day earlier never drops a row.
+    day_before = (floored - timedelta(days=1)).date().isoformat()
+    return f"{column} >= {quote_literal(day_before)} AND ({after})"
