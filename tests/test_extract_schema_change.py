@@ -42,6 +42,42 @@ def test_added_column_applied_and_reported(source, warehouse):
     ]
 
 
+def test_added_column_with_default_fills_landed_rows(source, warehouse):
+    # Adding a column with a default does not touch updated_at, so an incremental read left the
+    # column NULL in every row landed before, while the source holds the default there.
+    source.run(
+        ORDERS,
+        "INSERT INTO orders VALUES (1, 2, '2026-01-01T10:00Z')",
+        "INSERT INTO orders VALUES (2, 2, '2026-01-01T12:00Z')",
+    )
+    extract("orders", source, warehouse)
+    source.run("ALTER TABLE orders ADD COLUMN priority INTEGER NOT NULL DEFAULT 5")
+    result = extract("orders", source, warehouse)
+    assert (result.rows_read, result.updated) == (2, 2)
+    assert landed(warehouse, "SELECT priority FROM raw.orders") == [(5,), (5,)]
+    assert extract("orders", source, warehouse).rows_read == 1
+
+
+def test_widened_to_text_rereads_landed_rows(postgres_source, warehouse):
+    # The landed rows kept DuckDB's text of the old type, the rows read after it PostgreSQL's.
+    postgres_source.run(
+        "CREATE TABLE orders (order_id INTEGER PRIMARY KEY, codes INTEGER[], "
+        "updated_at TIMESTAMPTZ NOT NULL)",
+        "INSERT INTO orders VALUES (1, '{1,2}', '2026-01-01T10:00Z')",
+        "INSERT INTO orders VALUES (2, '{3}', '2026-01-01T12:00Z')",
+    )
+    extract("orders", postgres_source, warehouse)
+    postgres_source.run("ALTER TABLE orders ALTER COLUMN codes TYPE TEXT")
+    postgres_source.run("INSERT INTO orders VALUES (3, '{4,5}', '2026-01-01T12:01Z')")
+    result = extract("orders", postgres_source, warehouse)
+    assert result.schema_changes == ("widened codes INTEGER[] -> VARCHAR",)
+    assert landed(warehouse, "SELECT codes FROM raw.orders ORDER BY order_id") == [
+        ("{1,2}",),
+        ("{3}",),
+        ("{4,5}",),
+    ]
+
+
 def test_integer_widened_to_decimal(source, warehouse):
     source.run(ORDERS, "INSERT INTO orders VALUES (1, 2, '2026-01-01T10:00Z')")
     extract("orders", source, warehouse)

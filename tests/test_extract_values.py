@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+
+from dagster_project.extract.loader import LoadError
 
 pytest.register_assert_rewrite("extract_support")
 from extract_support import extract, landed  # noqa: E402
@@ -43,6 +47,29 @@ def test_sqlite_numerics_exact(sqlite_source, warehouse):
         "SELECT CAST(small AS VARCHAR), CAST(price AS VARCHAR), ratio FROM raw.amounts ORDER BY 1",
     )
     assert rows == [("0.00000067", "19.99", 0.1), ("5.00000000", "1234567890.12", 0.1 + 0.2)]
+
+
+@pytest.mark.parametrize(
+    ("declared", "value", "shown"),
+    [
+        ("INTEGER", "1.5", "not exact as BIGINT: 1.5"),
+        ("FLOATING POINT", "1.75", "not exact as BIGINT: 1.75"),
+        ("INTEGER", "'0x10'", "not exact as BIGINT: 0x10"),
+        ("DECIMAL(10, 2)", "1.005", "not exact as DECIMAL(10,2): 1.005"),
+    ],
+)
+def test_sqlite_value_a_cast_would_round_fails_load(
+    sqlite_source, warehouse, declared, value, shown
+):
+    # SQLite keeps these values as they were written; DuckDB's cast rounded them (1.5 to 2,
+    # 1.005 to 1.01) or read the text as hexadecimal (16).
+    sqlite_source.run(
+        f"CREATE TABLE amounts (amount_id INTEGER PRIMARY KEY, amount {declared}, "
+        "updated_at TIMESTAMPTZ NOT NULL)",
+        f"INSERT INTO amounts VALUES (1, {value}, '2026-01-01T10:00Z')",
+    )
+    with pytest.raises(LoadError, match=f"'amounts'.*{re.escape(shown)}.*column amount"):
+        extract("amounts", sqlite_source, warehouse)
 
 
 def test_timestamptz_independent_of_session_zone(postgres_source, warehouse):

@@ -25,7 +25,9 @@ SQLite (by the declared type, following SQLite's own affinity rules)
     NUMERIC(p,s)/DECIMAL(p,s) -> DECIMAL(p,s), UUID, JSON, BLOB (read as is), text types and
     anything else (including an empty declared type) -> VARCHAR.
   - SQLite itself stores a NUMERIC value as a REAL with 15 significant digits when it has more,
-    so such a value is already rounded in the source.
+    so such a value is already rounded in the source. A REAL that an INT* or DECIMAL(p,s)
+    column holds with more fraction digits than its type (1.5 in an INTEGER column), or text
+    in an INT* column ('0x10'), fails the load naming the column instead of being rounded.
 """
 
 from __future__ import annotations
@@ -171,6 +173,27 @@ def sqlite_column(name: str, declared_type: str) -> SourceColumn:
             f"CASE WHEN typeof({quoted}) = 'real' THEN printf('%!.17g', {quoted}) "
             f"ELSE CAST({quoted} AS TEXT) END"
         )
+    elif landing_type == "BIGINT" or landing_type.startswith("DECIMAL("):
+        select_sql = _sqlite_exact_number(quoted, landing_type)
     else:
         select_sql = f"CAST({quoted} AS TEXT)"
     return SourceColumn(name, declared_type, select_sql, landing_type)
+
+
+def _sqlite_exact_number(quoted: str, landing_type: str) -> str:
+    """Select an integer or decimal column as text that DuckDB casts without rounding.
+
+    SQLite keeps a value that its column's affinity cannot convert without loss: a REAL (1.5
+    in an INTEGER column, 1.005 in a DECIMAL(10,2) one) or, in an INTEGER column, text such as
+    '0x10'. DuckDB's cast would round the REAL or read the text as hexadecimal. Such a value is
+    prefixed with a message instead, so the cast fails and the load names the column.
+    """
+    if landing_type == "BIGINT":
+        exact = f"typeof({quoted}) IN ('integer', 'null')"
+    else:
+        scale = int(landing_type[:-1].split(",")[1])
+        exact = f"typeof({quoted}) <> 'real' OR round({quoted}, {scale}) = {quoted}"
+    return (
+        f"CASE WHEN {exact} THEN CAST({quoted} AS TEXT) "
+        f"ELSE 'not exact as {landing_type}: ' || CAST({quoted} AS TEXT) END"
+    )

@@ -272,6 +272,11 @@ class DuckDBLoader:
                 return relation, inserted, 0, 0
             self.connection.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS {rows}")
         except (duckdb.ConversionException, duckdb.InvalidInputException) as error:
+            if f"stream registered as '{BATCHES}' failed" in str(error):
+                raise LoadError(
+                    f"table {spec.name!r}: reading the source failed during the load, so "
+                    f"nothing was loaded: {str(error).splitlines()[0]}"
+                ) from error
             raise value_error(spec, columns, error) from error
         if spec.appends_distinct:
             inserted = append_distinct(self.connection, columns, target)

@@ -223,6 +223,8 @@ def _extract_table(spec: TableSpec, source: Source, connection, reconcile: bool)
         cursor_filter = CursorFilter(
             cursor, lower_bound(watermark, spec.lookback), spec.null_cursor == "reload"
         )
+    if plan.needs_full_read:
+        cursor_filter = None
     loaded = loader.load(
         spec, columns, plan, source.read_rows(spec, columns, cursor_filter), ceiling
     )

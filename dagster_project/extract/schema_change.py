@@ -29,6 +29,17 @@ class SchemaPlan:
     widened: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
+    def needs_full_read(self) -> bool:
+        """Whether rows outside the cursor's reach hold values the landing table lacks.
+
+        An added column is NULL in every landed row, while the source may hold a default or
+        backfilled values there. A column widened to VARCHAR keeps DuckDB's text of the old
+        type ('[1, 2]') in landed rows, while the source's text differs ('{1,2}'). Reading every
+        row once brings both level; the merge rewrites only the rows that differ.
+        """
+        return bool(self.added) or any(new == "VARCHAR" for _, _, new in self.widened)
+
+    @property
     def changes(self) -> list[str]:
         return [f"added {name} {new}" for name, new in self.added] + [
             f"widened {name} {old} -> {new}" for name, old, new in self.widened
