@@ -177,3 +177,21 @@ def test_database_error_names_the_table(sqlite_source, tmp_path):
         with pytest.raises(ExtractError, match="table 't': extraction failed with") as raised:
             extract("t", sqlite_source, read_only)
     assert isinstance(raised.value.__cause__, duckdb.Error)
+
+
+def test_naive_cursor_ahead_of_its_time_zone_does_not_move_watermark(postgres_source, warehouse):
+    # Without a time zone, a naive cursor may be up to 14 hours ahead of UTC before it counts as
+    # future: a row written 3 hours ahead became the watermark and hid the rows after it.
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    postgres_source.run(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT, updated_at TIMESTAMP)",
+        f"INSERT INTO t VALUES (1, 'a', '{now - timedelta(hours=1)}')",
+        f"INSERT INTO t VALUES (2, 'ahead', '{now + timedelta(hours=3)}')",
+    )
+    first = extract("t", postgres_source, warehouse, cursor_time_zone="UTC")
+    assert first.future_cursor_rows == 1
+    assert first.watermark_after == str(now - timedelta(hours=1))
+    postgres_source.run(f"INSERT INTO t VALUES (3, 'b', '{now - timedelta(minutes=30)}')")
+    second = extract("t", postgres_source, warehouse, cursor_time_zone="UTC")
+    assert second.inserted == 1
+    assert landed(warehouse, "SELECT id FROM raw.t ORDER BY id") == [(1,), (2,), (3,)]

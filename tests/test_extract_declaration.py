@@ -55,6 +55,8 @@ def test_table_overrides_defaults():
         ({"lookback": 1e20}, "'orders': lookback 1e\\+20 is longer than 3660 days"),
         ({"lookback": "P1000000D"}, "'orders': lookback 'P1000000D' is longer than"),
         ({"schema": 5}, "'orders': schema 5 must be a schema name"),
+        ({"cursor_time_zone": "Mars/Olympus"}, "'orders': cursor_time_zone 'Mars/Olympus' is not"),
+        ({"cursor_time_zone": 2}, "'orders': cursor_time_zone 2 is not a time zone"),
         ({"max_delete_share": 1.5}, "'orders': max_delete_share 1.5 must be"),
         ({"primary_key": []}, "'orders': primary_key must be"),
         ({"primary_key": ["a", "a"]}, "'orders': primary_key repeats"),

@@ -32,7 +32,7 @@ def run_grant_access(args: argparse.Namespace) -> int:
         settings = load_settings()
         if not settings.is_production:
             raise SettingsError(
-                "grant-access manages PostgreSQL roles: set ZONE_MARTS_MODE=production and "
+                "it manages PostgreSQL roles: set ZONE_MARTS_MODE=production and "
                 "WAREHOUSE_URL=postgresql://... (embedded marts are files, not schemas)"
             )
         zone_code = validate_zone_code(args.zone)

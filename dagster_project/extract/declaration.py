@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -35,6 +36,7 @@ SETTINGS = (
     "schema",
     "primary_key",
     "no_primary_key",
+    "cursor_time_zone",
     *BUILT_IN_DEFAULTS,
 )
 
@@ -71,6 +73,8 @@ class TableSpec:
     null_cursor: str = "fail"
     on_schema_change: str = "apply_additive"
     max_delete_share: float = 0.10
+    cursor_time_zone: str | None = None
+    """Time zone in which the source writes a naive timestamp cursor (IANA name)."""
 
     @property
     def reconciles_deletes(self) -> bool:
@@ -185,6 +189,9 @@ def parse_table(name: str, settings: dict) -> TableSpec:
     cursor = settings["cursor"]
     if cursor is not None and (not isinstance(cursor, str) or not cursor):
         raise DeclarationError(f"table {name!r}: cursor {cursor!r} must be a column name")
+    time_zone = settings.get("cursor_time_zone")
+    if time_zone is not None:
+        _check_time_zone(name, time_zone)
     schema = settings.get("schema")
     if schema is not None and (not isinstance(schema, str) or not schema):
         raise DeclarationError(f"table {name!r}: schema {schema!r} must be a schema name")
@@ -208,7 +215,20 @@ def parse_table(name: str, settings: dict) -> TableSpec:
             name, "on_schema_change", settings["on_schema_change"], SCHEMA_CHANGE_MODES
         ),
         max_delete_share=float(share),
+        cursor_time_zone=time_zone,
     )
+
+
+def _check_time_zone(table: str, value: object) -> None:
+    try:
+        known = isinstance(value, str) and ZoneInfo(value) is not None
+    except (ValueError, ZoneInfoNotFoundError):
+        known = False
+    if not known:
+        raise DeclarationError(
+            f"table {table!r}: cursor_time_zone {value!r} is not a time zone; use an IANA name "
+            "such as Europe/Paris or UTC"
+        )
 
 
 def parse_declaration(document: dict) -> list[TableSpec]:

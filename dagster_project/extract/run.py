@@ -7,6 +7,7 @@ import math
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -127,18 +128,23 @@ def cursor_column(spec: TableSpec, columns: list[SourceColumn]) -> SourceColumn:
 NAIVE_CLOCK_MARGIN = timedelta(hours=14)
 
 
-def cursor_ceiling(cursor: SourceColumn, now: datetime | None = None) -> str | None:
+def cursor_ceiling(
+    cursor: SourceColumn, now: datetime | None = None, time_zone: str | None = None
+) -> str | None:
     """Return the highest cursor value the watermark may take, as text, or None for integers.
 
     A cursor dated in the future (a clock error, a placeholder such as 2099-01-01) would otherwise
     become the watermark, and every later row, dated now, would fall below it and never be read.
     Capped at the read time, the watermark stays honest and the future rows are read again on
-    each run until the clock passes them.
+    each run until the clock passes them. A naive timestamp is capped at the local time of
+    ``time_zone`` when the table declares it (``cursor_time_zone``), else 14 hours ahead of UTC.
     """
     now = now or datetime.now(UTC)
     if cursor.landing_type == TIMESTAMPTZ:
         return now.isoformat()
     if cursor.landing_type == "TIMESTAMP":
+        if time_zone:
+            return now.astimezone(ZoneInfo(time_zone)).replace(tzinfo=None).isoformat()
         return (now.replace(tzinfo=None) + NAIVE_CLOCK_MARGIN).isoformat()
     if cursor.landing_type == "DATE":
         return (now + NAIVE_CLOCK_MARGIN).date().isoformat()
@@ -219,7 +225,7 @@ def _extract_table(spec: TableSpec, source: Source, connection, reconcile: bool)
                 )
         watermark = loader.read_watermark(spec, cursor)
         # Taken before the read, so a row committed during the read is never above the ceiling.
-        ceiling = cursor_ceiling(cursor)
+        ceiling = cursor_ceiling(cursor, time_zone=spec.cursor_time_zone)
         cursor_filter = CursorFilter(
             cursor, lower_bound(watermark, spec.lookback), spec.null_cursor == "reload"
         )
