@@ -1,4 +1,4 @@
-"""Sensors that order the pipeline: publish after a refresh, refresh when the source changes."""
+"""Sensors and the schedule that order the pipeline: refresh, then publish each zone."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import dagster as dg
 
 from dagster_project.demo.generate import generate_base_operation
 from dagster_project.pipeline import (
+    REFRESH_JOB,
     build_jobs,
     build_publish_sensor,
+    build_refresh_schedule,
     build_source_change_sensor,
 )
 from dagster_project.zones import load_zones
@@ -120,3 +122,30 @@ def test_source_change_sensor_fires_once_per_change(tmp_path):
     assert isinstance(changed[0], dg.RunRequest)
     assert changed[0].tags["zone_marts/changed_tables"] == "carriers"
     assert changed[0].run_key != first[0].run_key
+
+
+@dg.op
+def do_nothing():
+    pass
+
+
+@dg.job(name=REFRESH_JOB)
+def refresh_stand_in():
+    do_nothing()
+
+
+def test_refresh_schedule_skips_while_a_refresh_is_active():
+    # A refresh queued behind an active one took the warehouse before the zone publishes that
+    # the active one's success requested, delaying each zone's new data by a whole refresh.
+    refresh_job, _ = build_jobs(load_zones())
+    schedule = build_refresh_schedule(refresh_job)
+    with dg.instance_for_test() as instance:
+        idle = schedule.evaluate_tick(dg.build_schedule_context(instance=instance))
+        assert len(idle.run_requests) == 1
+        run = instance.create_run_for_job(refresh_stand_in, status=dg.DagsterRunStatus.STARTED)
+        busy = schedule.evaluate_tick(dg.build_schedule_context(instance=instance))
+        assert not busy.run_requests
+        assert busy.skip_message == f"refresh run {run.run_id} is still active"
+        instance.report_run_failed(run)
+        again = schedule.evaluate_tick(dg.build_schedule_context(instance=instance))
+        assert len(again.run_requests) == 1
