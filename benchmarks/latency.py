@@ -77,7 +77,7 @@ def mart_has_order(mart: Path, order_id: int) -> bool:
 
 
 ACTIVE_STATUSES = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED")
-# Longer than the intervals of the two sensors (10 s and 5 s): a publish run the sensor is about
+# Longer than the intervals of the two sensors (5 s each): a publish run the sensor is about
 # to request after a refresh ends is not taken for an idle instance.
 QUIET_SECONDS = 15
 
