@@ -11,6 +11,7 @@ import adbc_driver_postgresql.dbapi as adbc_postgres
 import dagster as dg
 import duckdb
 
+from dagster_project.duckdb_files import connect_duckdb
 from dagster_project.settings import Settings
 
 # Tag of every job that opens the warehouse. The local instance (.dagster_home/dagster.yaml) lets
@@ -41,7 +42,7 @@ class WarehouseResource(dg.ConfigurableResource):
             return
         try:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            connection = duckdb.connect(self.path, read_only=read_only)
+            connection = connect_duckdb(self.path, read_only=read_only)
         except (OSError, duckdb.IOException) as error:
             raise ConnectionError(
                 f"cannot open the DuckDB warehouse {self.path} ({error}); set WAREHOUSE_PATH, "

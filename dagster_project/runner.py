@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 
+from dagster_project.duckdb_files import connect_duckdb
 from dagster_project.extract.assets import RECONCILE_TAG
 from dagster_project.pipeline import PUBLISH_JOB, REFRESH_JOB
 from dagster_project.zones import Zone
@@ -38,6 +38,8 @@ class ZoneOutcome:
     published_at: str | None = None
     error: str | None = None
     """The failed step and its error, when the run failed without a failed check."""
+    summary_error: str | None = None
+    """Why the mart's row counts could not be read after the publish run."""
 
 
 @dataclass
@@ -96,7 +98,7 @@ def read_mart_summary(path: Path) -> tuple[dict[str, int], str | None]:
     """Return the row count of every table in a published zone mart file and its last publish."""
     if not path.exists():
         return {}, None
-    connection = duckdb.connect(str(path), read_only=True)
+    connection = connect_duckdb(path, read_only=True)
     try:
 
         def execute(query: str) -> list[tuple]:
@@ -112,6 +114,29 @@ def read_mart_summary(path: Path) -> tuple[dict[str, int], str | None]:
         return _summarize(execute, tables, lambda name: f'"{name}"')
     finally:
         connection.close()
+
+
+def summarize_zone(
+    zone_code: str, marts_dir: Path, warehouse_url: str | None
+) -> tuple[str, dict[str, int], str | None, str | None]:
+    """Return the zone mart's location, row counts, last publish and why they are unreadable.
+
+    A mart that a reader holds open for writing, or a damaged one, yields an error text instead
+    of raising, so the summary and the publishes of the zones after it go on.
+    """
+    if warehouse_url:
+        location = f"PostgreSQL schema {zone_code} of the warehouse"
+    else:
+        location = str(marts_dir / f"{zone_code}.duckdb")
+    try:
+        if warehouse_url:
+            rows, published_at = read_schema_summary(warehouse_url, zone_code)
+        else:
+            rows, published_at = read_mart_summary(marts_dir / f"{zone_code}.duckdb")
+    except Exception as error:
+        first_line = (str(error).strip().splitlines() or [""])[0]
+        return location, {}, None, f"{type(error).__name__}: {first_line}"
+    return location, rows, published_at, None
 
 
 def read_schema_summary(warehouse_url: str, zone_code: str) -> tuple[dict[str, int], str | None]:
@@ -188,12 +213,9 @@ def run_pipeline(
             tags={"zone_marts/refresh_run_id": refresh.run_id},
         )
         passed, failed, quarantined = _check_results(result)
-        if warehouse_url:
-            location = f"PostgreSQL schema {zone.code} of the warehouse"
-            rows, published_at = read_schema_summary(warehouse_url, zone.code)
-        else:
-            location = str(marts_dir / f"{zone.code}.duckdb")
-            rows, published_at = read_mart_summary(marts_dir / f"{zone.code}.duckdb")
+        location, rows, published_at, summary_error = summarize_zone(
+            zone.code, marts_dir, warehouse_url
+        )
         outcome.zones.append(
             ZoneOutcome(
                 zone=zone,
@@ -206,6 +228,7 @@ def run_pipeline(
                 table_rows=rows,
                 published_at=published_at,
                 error=None if result.success or failed else failure_message(result),
+                summary_error=summary_error,
             )
         )
     return outcome
@@ -235,7 +258,10 @@ def format_outcome(outcome: PipelineOutcome) -> str:
                 f"  quarantined rows: {zone_outcome.quarantined_rows} (published without them; "
                 "they are kept in the zone's quarantine table)"
             )
-        lines.append(f"  last publish (UTC): {zone_outcome.published_at or 'never'}")
+        if zone_outcome.summary_error:
+            lines.append(f"  mart not readable for this summary: {zone_outcome.summary_error}")
+        else:
+            lines.append(f"  last publish (UTC): {zone_outcome.published_at or 'never'}")
         lines.append(f"  mart: {zone_outcome.mart_location}")
         for table, count in zone_outcome.table_rows.items():
             if not table.startswith("_"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import time, timedelta
@@ -69,27 +71,62 @@ class Zone:
         return ZoneInfo(self.time_zone)
 
 
+# A zone code names a PostgreSQL schema that each publish replaces, and the DuckDB catalog of
+# its candidate file. It must not be a schema of the warehouse, a name the publish derives with
+# a double underscore (``<zone>__candidate``), or a catalog the gate attaches.
+RESERVED_ZONE_CODES = frozenset(
+    {
+        "raw",
+        "zone_context",
+        "staging",
+        "intermediate",
+        "marts",
+        "test_state",
+        "public",
+        "information_schema",
+        "warehouse",
+        "previous",
+        "main",
+        "temp",
+        "system",
+        "memory",
+    }
+)
+
+
 def validate_zone_code(code: object) -> str:
     """Return ``code`` if it is a safe zone identifier, else raise ZoneConfigError.
 
     Zone codes become file names and PostgreSQL schema names, so only lowercase letters, digits
-    and underscores are accepted.
+    and underscores are accepted, without a double underscore, and no name the warehouse uses.
     """
     if not isinstance(code, str) or not ZONE_CODE_PATTERN.match(code):
         raise ZoneConfigError(
             f"invalid zone code {code!r}: use 1 to 40 lowercase letters, digits or underscores, "
             "starting with a letter"
         )
+    if code in RESERVED_ZONE_CODES or "__" in code or code.startswith("pg_"):
+        raise ZoneConfigError(
+            f"invalid zone code {code!r}: the warehouse uses this name (reserved: "
+            f"{', '.join(sorted(RESERVED_ZONE_CODES))}, names starting with pg_ and names "
+            "containing __)"
+        )
     return code
 
 
 def _parse_hour(zone_code: str, field: str, value: object) -> time:
     try:
-        return time.fromisoformat(str(value))
+        parsed = time.fromisoformat(str(value))
     except ValueError as error:
         raise ZoneConfigError(
             f"zone {zone_code}: business_hours.{field}={value!r} is not a HH:MM time"
         ) from error
+    if parsed.tzinfo is not None:
+        raise ZoneConfigError(
+            f"zone {zone_code}: business_hours.{field}={value!r} has an offset; business hours "
+            "are in the zone's own time zone, so give HH:MM only"
+        )
+    return parsed
 
 
 def parse_duration(where: str, value: object) -> timedelta:
@@ -129,6 +166,9 @@ def _parse_freshness(code: str, defaults: dict, raw: object) -> ZoneFreshness:
     if not isinstance(raw, dict):
         raise ZoneConfigError(f"zone {code}: freshness must be a mapping")
     merged = {**defaults, **raw}
+    for block in (defaults, raw):
+        if not isinstance(block.get("sources") or {}, dict):
+            raise ZoneConfigError(f"zone {code}: freshness sources must map table names to rules")
     sources = {**(defaults.get("sources") or {}), **(raw.get("sources") or {})}
     where = f"zone {code}: freshness"
     rules = {
@@ -160,14 +200,44 @@ REQUIRED_ZONE_FIELDS = ("name", "time_zone", "currency", "holidays", "delivery_s
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 
 
-def _number(code: str, field: str, value: object, low: float, high: float | None = None) -> float:
-    """Return ``value`` as a float within [low, high]; raise ZoneConfigError naming the field."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ZoneConfigError(f"zone {code}: {field}={value!r} is not a number")
-    if value < low or (high is not None and value > high):
-        bounds = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
-        raise ZoneConfigError(f"zone {code}: {field}={value!r} must be {bounds}")
+def _number(
+    code: str, field: str, value: object, low: float, high: float, decimals: int = 0
+) -> float:
+    """Return ``value`` as a float within [low, high] with at most ``decimals`` decimals.
+
+    The bounds and decimals are those of the zone context column that stores the value, which
+    would otherwise round it or fail with no zone named. Raise ZoneConfigError naming the field.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ZoneConfigError(f"zone {code}: {field}={value!r} is not a finite number")
+    if value < low or value > high:
+        raise ZoneConfigError(
+            f"zone {code}: {field}={value!r} must be between {low:,} and {high:,}"
+        )
+    if round(value, decimals) != value:
+        kind = "a whole number" if decimals == 0 else f"given to at most {decimals} decimals"
+        raise ZoneConfigError(f"zone {code}: {field}={value!r} must be {kind}")
     return float(value)
+
+
+def _text(code: str, field: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ZoneConfigError(f"zone {code}: {field}={value!r} must be a non-empty text")
+    return value
+
+
+@functools.cache
+def duckdb_time_zones() -> frozenset[str]:
+    """Return the time zone names DuckDB knows, which the dbt models convert times with.
+
+    Python also accepts file names of its time zone database (posix/Europe/Paris, localtime)
+    that DuckDB rejects, failing the dbt build for every zone.
+    """
+    import duckdb
+
+    with duckdb.connect() as connection:
+        rows = connection.execute("select name from pg_timezone_names()").fetchall()
+    return frozenset(name for (name,) in rows)
 
 
 def _validate_fields(code: str, raw: dict) -> None:
@@ -181,13 +251,18 @@ def _validate_fields(code: str, raw: dict) -> None:
     missing = [field for field in REQUIRED_ZONE_FIELDS if field not in raw]
     if missing:
         raise ZoneConfigError(f"zone {code}: missing field(s) {', '.join(missing)}")
-    if not CURRENCY_PATTERN.match(str(raw["currency"])):
+    _text(code, "name", raw["name"])
+    if not isinstance(raw["currency"], str) or not CURRENCY_PATTERN.match(raw["currency"]):
         raise ZoneConfigError(
             f"zone {code}: currency={raw['currency']!r} is not an ISO 4217 code such as EUR"
         )
     holidays_setting = raw["holidays"]
     if not isinstance(holidays_setting, dict) or "country" not in holidays_setting:
         raise ZoneConfigError(f"zone {code}: holidays must be a mapping with a country")
+    _text(code, "holidays.country", holidays_setting["country"])
+    subdivision = holidays_setting.get("subdivision")
+    if subdivision is not None:
+        _text(code, "holidays.subdivision", subdivision)
     try:
         holidays.country_holidays(
             holidays_setting["country"], subdiv=holidays_setting.get("subdivision")
@@ -201,9 +276,12 @@ def _validate_fields(code: str, raw: dict) -> None:
         raw["targets"]
     ):
         raise ZoneConfigError(f"zone {code}: targets needs daily_revenue and on_time_rate")
-    _number(code, "delivery_sla_days", raw["delivery_sla_days"], 0)
-    _number(code, "targets.daily_revenue", raw["targets"]["daily_revenue"], 0)
-    _number(code, "targets.on_time_rate", raw["targets"]["on_time_rate"], 0, 1)
+    _number(code, "delivery_sla_days", raw["delivery_sla_days"], 0, 366)
+    # The zone context stores the targets as decimal(14, 2) and decimal(5, 4).
+    _number(
+        code, "targets.daily_revenue", raw["targets"]["daily_revenue"], 0, 999_999_999_999.99, 2
+    )
+    _number(code, "targets.on_time_rate", raw["targets"]["on_time_rate"], 0, 1, 4)
 
 
 def _parse_zone(raw: dict, freshness_defaults: dict | None = None) -> Zone:
@@ -211,19 +289,31 @@ def _parse_zone(raw: dict, freshness_defaults: dict | None = None) -> Zone:
         raise ZoneConfigError(f"each entry under 'zones:' must be a mapping, not {raw!r}")
     code = validate_zone_code(raw.get("code"))
     _validate_fields(code, raw)
+    time_zone = raw["time_zone"]
     try:
-        ZoneInfo(raw["time_zone"])
-    except (ZoneInfoNotFoundError, ValueError) as error:
+        known = isinstance(time_zone, str) and ZoneInfo(time_zone) is not None
+    except (ZoneInfoNotFoundError, ValueError):
+        known = False
+    if not known or time_zone not in duckdb_time_zones():
         raise ZoneConfigError(
-            f"zone {code}: time_zone={raw['time_zone']!r} is not an IANA time zone name"
-        ) from error
-    working_days = tuple(raw.get("working_days", [1, 2, 3, 4, 5]))
-    if not working_days or any(day not in range(1, 8) for day in working_days):
-        raise ZoneConfigError(
-            f"zone {code}: working_days={list(working_days)} must list ISO weekdays 1 to 7"
+            f"zone {code}: time_zone={time_zone!r} is not an IANA time zone name "
+            "(such as Indian/Reunion) that both Python and DuckDB know"
         )
+    days = raw.get("working_days", [1, 2, 3, 4, 5])
+    if (
+        not isinstance(days, list)
+        or not days
+        or any(isinstance(day, bool) or day not in range(1, 8) for day in days)
+        or len(set(days)) != len(days)
+    ):
+        raise ZoneConfigError(
+            f"zone {code}: working_days={days!r} must list distinct ISO weekdays 1 to 7"
+        )
+    working_days = tuple(int(day) for day in days)
     targets = raw["targets"]
     hours = raw.get("business_hours", {"start": "08:00", "end": "18:00"})
+    if not isinstance(hours, dict) or not {"start", "end"} <= set(hours):
+        raise ZoneConfigError(f"zone {code}: business_hours must be a mapping with start and end")
     business_start = _parse_hour(code, "start", hours["start"])
     business_end = _parse_hour(code, "end", hours["end"])
     if business_start >= business_end:
@@ -233,8 +323,8 @@ def _parse_zone(raw: dict, freshness_defaults: dict | None = None) -> Zone:
         )
     return Zone(
         code=code,
-        name=str(raw["name"]),
-        time_zone=raw["time_zone"],
+        name=raw["name"],
+        time_zone=time_zone,
         currency=str(raw["currency"]),
         holiday_country=str(raw["holidays"]["country"]),
         holiday_subdivision=raw["holidays"].get("subdivision"),
@@ -254,10 +344,19 @@ def load_zones(path: Path = ZONES_FILE) -> list[Zone]:
         document = yaml.safe_load(handle) or {}
     if not isinstance(document, dict):
         raise ZoneConfigError(f"{path}: the top level must be a mapping with a 'zones:' list")
+    unknown = sorted(set(document) - {"zones", "freshness_defaults"})
+    if unknown:
+        raise ZoneConfigError(
+            f"{path}: unknown top-level key(s) {', '.join(map(str, unknown))}; expected zones "
+            "and freshness_defaults"
+        )
     freshness_defaults = document.get("freshness_defaults") or {}
     if not isinstance(freshness_defaults, dict):
         raise ZoneConfigError(f"{path}: freshness_defaults must be a mapping")
-    zones = [_parse_zone(raw, freshness_defaults) for raw in document.get("zones", [])]
+    entries = document.get("zones") or []
+    if not isinstance(entries, list):
+        raise ZoneConfigError(f"{path}: 'zones:' must be a list of zones")
+    zones = [_parse_zone(raw, freshness_defaults) for raw in entries]
     if not zones:
         raise ZoneConfigError(f"{path}: no zone declared under 'zones:'")
     codes = [zone.code for zone in zones]

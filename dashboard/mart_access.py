@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import duckdb
 import pandas as pd
 
+from dagster_project.duckdb_files import connect_duckdb
 from dagster_project.settings import Settings
 
 DASHBOARD_URL_VARIABLE = "ZONE_MARTS_DASHBOARD_URL"
@@ -91,7 +92,7 @@ class DuckDbMart:
     def session(self) -> Iterator[DuckDbSession]:
         if not self.path.exists():
             raise MartNotFoundError(f"mart file {self.path} does not exist")
-        connection = duckdb.connect(str(self.path), read_only=True)
+        connection = connect_duckdb(self.path, read_only=True)
         try:
             connection.execute("SET TimeZone = 'UTC'")
             yield DuckDbSession(connection)

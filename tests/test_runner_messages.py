@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import dagster as dg
 import duckdb
+import pytest
 
 from dagster_project.extract.loader import LoadError
-from dagster_project.runner import PipelineOutcome, ZoneOutcome, failure_message, format_outcome
+from dagster_project.resources import WarehouseResource
+from dagster_project.runner import (
+    PipelineOutcome,
+    ZoneOutcome,
+    failure_message,
+    format_outcome,
+    summarize_zone,
+)
 from dagster_project.settings import SettingsError
 from dagster_project.zones import load_zones
 
@@ -68,3 +78,24 @@ def test_zone_summary_shows_step_error():
     assert (
         "  error: step zone_candidate: CandidateError: raise ZONE_MARTS_GATE_MEMORY_LIMIT" in text
     )
+
+
+def test_unreadable_mart_summary_is_reported(tmp_path):
+    # A damaged mart (or one a reader holds open for writing) raised out of the summary and
+    # stopped the publish runs of the zones after it.
+    (tmp_path / "paca.duckdb").write_bytes(b"SQLite format 3\x00" + bytes(100))
+    location, rows, published_at, error = summarize_zone("paca", tmp_path, None)
+    assert location == str(tmp_path / "paca.duckdb")
+    assert (rows, published_at) == ({}, None)
+    assert error.startswith("IOException: ")
+    assert "is not a DuckDB database file (it is a SQLite database)" in error
+
+
+def test_warehouse_path_to_sqlite_is_rejected_offline(tmp_path):
+    # DuckDB recognised the SQLite file and tried to download its SQLite extension.
+    path = tmp_path / "base_operation.sqlite"
+    sqlite3.connect(path).execute("create table t (a)").connection.commit()
+    warehouse = WarehouseResource(path=str(path))
+    with pytest.raises(ConnectionError, match="is not a DuckDB database file .it is a SQLite"):
+        with warehouse.connect():
+            pass

@@ -59,7 +59,37 @@ def test_valid_zone_loads(tmp_path):
         (zone_with(time_zone="Europe/Lille"), "not an IANA time zone"),
         (zone_with(currency="EURO"), "ISO 4217"),
         (zone_with(holidays={"country": "XX"}), "holidays"),
-        (zone_with(delivery_sla_days=-3), "delivery_sla_days=-3 must be at least 0"),
+        (zone_with(delivery_sla_days=-3), "delivery_sla_days=-3 must be between 0 and 366"),
+        (zone_with(delivery_sla_days=5.9), "delivery_sla_days=5.9 must be a whole number"),
+        (zone_with(code="marts"), "invalid zone code 'marts': the warehouse uses this name"),
+        (zone_with(code="warehouse"), "invalid zone code 'warehouse': the warehouse uses"),
+        (zone_with(code="idf__quarantine"), "names containing __"),
+        (zone_with(time_zone="posix/Europe/Paris"), "that both Python and DuckDB know"),
+        (zone_with(time_zone=5), "time_zone=5 is not an IANA time zone"),
+        (zone_with(name=""), "name='' must be a non-empty text"),
+        (zone_with(holidays={"country": None}), "holidays.country=None must be"),
+        (zone_with(working_days=5), "working_days=5 must list distinct ISO weekdays"),
+        (zone_with(working_days=[1, 1]), "must list distinct ISO weekdays"),
+        (zone_with(working_days=[True]), "must list distinct ISO weekdays"),
+        (zone_with(business_hours={"start": "08:00"}), "business_hours must be a mapping with"),
+        (zone_with(business_hours="8-18"), "business_hours must be a mapping with"),
+        (
+            zone_with(business_hours={"start": "08:00", "end": "18:00+02:00"}),
+            "business_hours.end='18:00+02:00' has an offset",
+        ),
+        (zone_with(freshness={"sources": ["orders"]}), "freshness sources must map"),
+        (
+            zone_with(targets={"daily_revenue": 10, "on_time_rate": float("nan")}),
+            "on_time_rate=nan is not a finite number",
+        ),
+        (
+            zone_with(targets={"daily_revenue": 1e15, "on_time_rate": 0.9}),
+            "daily_revenue=1000000000000000.0 must be between 0 and 999,999,999,999.99",
+        ),
+        (
+            zone_with(targets={"daily_revenue": 10, "on_time_rate": 0.99999}),
+            "on_time_rate=0.99999 must be given to at most 4 decimals",
+        ),
         (zone_with(targets={"daily_revenue": 10, "on_time_rate": 2.5}), "on_time_rate=2.5"),
         (zone_with(targets={"daily_revenue": 10}), "targets needs"),
         (zone_with(tiemzone="Europe/Paris"), "unknown field(s) tiemzone"),
@@ -78,6 +108,22 @@ def test_invalid_zone_rejected(tmp_path, zone, message):
 def test_duplicate_codes_rejected(tmp_path):
     with pytest.raises(ZoneConfigError, match="declared twice: nord"):
         load_zones(write_zones(tmp_path, [VALID_ZONE, VALID_ZONE]))
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"zones": None}, "no zone declared"),
+        ({"zones": {"nord": VALID_ZONE}}, "'zones:' must be a list of zones"),
+        ({"zones": [VALID_ZONE], "zone": []}, "unknown top-level key(s) zone"),
+    ],
+)
+def test_invalid_document_rejected(tmp_path, document, message):
+    path = tmp_path / "zones.yml"
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    with pytest.raises(ZoneConfigError) as error:
+        load_zones(path)
+    assert message in str(error.value)
 
 
 def test_top_level_list_rejected(tmp_path):

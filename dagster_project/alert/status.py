@@ -11,6 +11,7 @@ import duckdb
 from dagster_project.alert.freshness import evaluate_zone_freshness
 from dagster_project.alert.messages import format_local
 from dagster_project.alert.signals import Signal, to_utc
+from dagster_project.duckdb_files import connect_duckdb
 from dagster_project.zones import Zone
 
 PUBLISH_LOG_TABLE = "_publish_log"
@@ -49,7 +50,7 @@ def read_watermarks(warehouse_path: Path) -> tuple[dict[str, datetime | None], s
     if not warehouse_path.exists():
         return {}, f"warehouse {warehouse_path} not found: run the extraction first"
     try:
-        connection = duckdb.connect(str(warehouse_path), read_only=True)
+        connection = connect_duckdb(warehouse_path, read_only=True)
     except duckdb.Error as error:
         return {}, f"warehouse {warehouse_path} cannot be opened read-only: {error}"
     try:
@@ -71,7 +72,7 @@ def read_last_publish(mart_path: Path) -> tuple[dict | None, str | None]:
     if not mart_path.exists():
         return None, f"mart {mart_path} not found: the zone was never published"
     try:
-        connection = duckdb.connect(str(mart_path), read_only=True)
+        connection = connect_duckdb(mart_path, read_only=True)
     except duckdb.Error as error:
         return None, f"mart {mart_path} cannot be opened read-only: {error}"
     try:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.duckdb_files import connect_duckdb
 from dagster_project.settings import GATE_MEMORY_LIMIT_VARIABLE, gate_memory_limit
 
 MART_SCHEMA = "marts"
@@ -80,7 +81,7 @@ def open_candidate(
     if start_from is not None:
         shutil.copyfile(start_from, path)
     limit = gate_memory_limit()
-    connection = duckdb.connect(str(path))
+    connection = connect_duckdb(path)
     try:
         connection.execute("SET TimeZone = 'UTC'")
         connection.execute(f"SET memory_limit = '{limit}'")

@@ -16,6 +16,7 @@ import adbc_driver_postgresql.dbapi as adbc
 import duckdb
 import pyarrow as pa
 
+from dagster_project.duckdb_files import check_duckdb_file
 from dagster_project.gate.candidate import (
     MART_SCHEMA,
     ZONE_COLUMN,
@@ -98,6 +99,10 @@ class DuckDBWarehouse:
             raise CandidateError(
                 f"warehouse {self.path} not found: run the refresh job (extraction and dbt) first"
             )
+        try:
+            check_duckdb_file(self.path)
+        except duckdb.IOException as error:
+            raise CandidateError(f"{error}: set WAREHOUSE_PATH to the DuckDB warehouse") from error
         try:
             candidate.execute(f"ATTACH ? AS {self.alias} (READ_ONLY)", [str(self.path)])
         except duckdb.IOException as error:

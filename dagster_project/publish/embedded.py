@@ -10,8 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import duckdb
-
+from dagster_project.duckdb_files import connect_duckdb
 from dagster_project.publish.log import PublishEntry, write_publish_log
 
 
@@ -48,7 +47,7 @@ def publish_candidate(candidate: Path, target: Path, entry: PublishEntry) -> Non
             f"{_wal(target)} exists: a process opened the published mart for writing. Close it "
             "(readers must use read_only=True), then delete the .wal file and publish again"
         )
-    connection = duckdb.connect(str(candidate))
+    connection = connect_duckdb(candidate)
     try:
         connection.execute("SET TimeZone = 'UTC'")
         write_publish_log(connection, entry, target)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.duckdb_files import check_duckdb_file, connect_duckdb
+
 PUBLISH_LOG_TABLE = "_publish_log"
 
 CREATE_PUBLISH_LOG = f"""
@@ -70,7 +72,7 @@ def _open_log(published_path: Path) -> duckdb.DuckDBPyConnection | None:
     if not published_path.exists():
         return None
     try:
-        connection = duckdb.connect(str(published_path), read_only=True)
+        connection = connect_duckdb(published_path, read_only=True)
     except duckdb.Error as error:
         raise PublishLogError(
             f"cannot read the published mart {published_path} ({error}). Restore it from a "
@@ -132,6 +134,7 @@ def write_publish_log(
     """Create the log in the candidate, copy the previous file's rows, append ``entry``."""
     connection.execute(CREATE_PUBLISH_LOG)
     if previous_path is not None and previous_path.exists():
+        check_duckdb_file(previous_path)
         connection.execute("ATTACH ? AS previous (READ_ONLY)", [str(previous_path)])
         try:
             has_log = connection.execute(

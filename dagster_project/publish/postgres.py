@@ -18,6 +18,7 @@ import adbc_driver_manager
 import adbc_driver_postgresql.dbapi as adbc
 import duckdb
 
+from dagster_project.duckdb_files import connect_duckdb
 from dagster_project.gate.candidate import quote_identifier
 from dagster_project.gate.quarantine import QUARANTINE_TABLE
 from dagster_project.publish.embedded import PublishError
@@ -52,7 +53,7 @@ def _scalar(cursor, sql: str, parameters=None):
 
 
 def _candidate_tables(candidate: Path) -> list[str]:
-    with duckdb.connect(str(candidate), read_only=True) as connection:
+    with connect_duckdb(candidate, read_only=True) as connection:
         rows = connection.execute(
             "select table_name from information_schema.tables "
             "where table_schema = 'main' and table_name not in (?, ?) order by table_name",
@@ -109,7 +110,7 @@ def publish_to_postgres(
     previous_schema = quote_identifier(zone_code + PREVIOUS_SUFFIX)
     quarantine_schema = quote_identifier(zone_code + QUARANTINE_SUFFIX)
     tables = _candidate_tables(candidate)
-    with duckdb.connect(str(candidate), read_only=True) as source:
+    with connect_duckdb(candidate, read_only=True) as source:
         source.execute("SET TimeZone = 'UTC'")
         with adbc.connect(warehouse_url) as connection, connection.cursor() as cursor:
             # NOTE: ADBC creates NUMERIC columns without their declared precision and JSON
