@@ -12,7 +12,7 @@ import duckdb
 import pytest
 import yaml
 
-from dagster_project.gate.suites import SuiteError, load_suite, load_suites
+from dagster_project.gate.suites import SUITE_PARAMETERS, SuiteError, load_suite, load_suites
 from dagster_project.gate.validation import SuiteValidator, suite_parameters
 from dagster_project.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR
 
@@ -176,6 +176,18 @@ def test_missing_column_fails_with_error(tmp_path):
             None,
             "needs a row expectation",
         ),
+        ([], None, "no expectations, so the table would be published unaudited"),
+        ([{"type": 7, "kwargs": {"column": "a"}}], None, "expectation #1 has type 7"),
+        (
+            [
+                {
+                    "type": "expect_column_values_to_be_between",
+                    "kwargs": {"column": "a", "max_value": {"$PARAMETER": "max_event_day"}},
+                }
+            ],
+            None,
+            "uses unknown \\$PARAMETER 'max_event_day'",
+        ),
     ],
 )
 def test_invalid_suite_names_its_file(tmp_path, expectations, meta, message):
@@ -183,6 +195,10 @@ def test_invalid_suite_names_its_file(tmp_path, expectations, meta, message):
     with pytest.raises(SuiteError, match=message) as raised:
         load_suite(path)
     assert str(path) in str(raised.value)
+
+
+def test_suite_parameters_are_the_accepted_names():
+    assert tuple(suite_parameters(datetime.now(UTC))) == SUITE_PARAMETERS
 
 
 def test_definitions_load_without_great_expectations():

@@ -55,6 +55,21 @@ UNIQUENESS_TYPES = frozenset(
 )
 
 
+# Names a suite may give as {"$PARAMETER": name}; validation.suite_parameters sets their values.
+SUITE_PARAMETERS = ("max_event_at", "max_event_date", "max_planned_date")
+
+
+def parameter_names(value: object) -> list[object]:
+    """Return every ``$PARAMETER`` name found in an expectation's kwargs, at any depth."""
+    if isinstance(value, dict):
+        if "$PARAMETER" in value:
+            return [value["$PARAMETER"]]
+        return [name for item in value.values() for name in parameter_names(item)]
+    if isinstance(value, list):
+        return [name for item in value for name in parameter_names(item)]
+    return []
+
+
 class SuiteError(ValueError):
     """Error raised for an invalid suite file. It names the file and the expectation at fault."""
 
@@ -131,9 +146,25 @@ def load_suite(path: Path) -> MartSuite:
     raw_expectations = document.get("expectations") or []
     if not isinstance(raw_expectations, list):
         raise SuiteError(f"{path}: 'expectations' must be a list of expectations")
+    if not raw_expectations:
+        raise SuiteError(
+            f"{path}: no expectations, so the table would be published unaudited; add at "
+            "least one expectation"
+        )
     for position, expectation in enumerate(raw_expectations):
         if not isinstance(expectation, dict) or "type" not in expectation:
             raise SuiteError(f"{path}: expectation #{position + 1} has no 'type'")
+        if not isinstance(expectation["type"], str):
+            raise SuiteError(
+                f"{path}: expectation #{position + 1} has type {expectation['type']!r}; a type "
+                "is the name of a Great Expectations expectation"
+            )
+        unknown = sorted(set(parameter_names(expectation.get("kwargs"))) - set(SUITE_PARAMETERS))
+        if unknown:
+            raise SuiteError(
+                f"{path}: expectation #{position + 1} ({expectation['type']}) uses unknown "
+                f"$PARAMETER {', '.join(map(repr, unknown))}; known: {', '.join(SUITE_PARAMETERS)}"
+            )
     import great_expectations as gx
 
     # GX logs and drops an expectation whose type or arguments are invalid instead of raising,

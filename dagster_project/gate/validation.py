@@ -70,6 +70,7 @@ def suite_parameters(now: datetime) -> dict[str, object]:
     """
     now_utc = pd.Timestamp(now).tz_convert("UTC")
     today = now_utc.tz_localize(None).normalize()
+    # The names are those of suites.SUITE_PARAMETERS, the only ones load_suite accepts.
     return {
         "max_event_at": now_utc + EVENT_TOLERANCE,
         "max_event_date": today + EVENT_TOLERANCE,
