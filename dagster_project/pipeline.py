@@ -17,6 +17,7 @@ from dagster_project.gate.fingerprint import (
     CONTENT_FINGERPRINT_METADATA,
     FINGERPRINTS_METADATA,
     LANDED_METADATA,
+    ZONE_MART_ASSET,
 )
 from dagster_project.resources import WAREHOUSE_RUN_TAGS, WAREHOUSE_WRITER_TAGS
 from dagster_project.zones import Zone
@@ -29,7 +30,6 @@ PUBLISH_JOB = "publish_zones"
 REFRESH_SELECTION = dg.AssetSelection.groups(
     "base_operation", "zone_context", "staging", "intermediate", "marts"
 ) | dg.AssetSelection.assets(CHANGES_ASSET)
-ZONE_MART_ASSET = "zone_mart"
 PUBLISH_SELECTION = dg.AssetSelection.assets("zone_candidate", ZONE_MART_ASSET)
 
 

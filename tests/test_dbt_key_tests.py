@@ -110,6 +110,23 @@ def test_null_load_time_always_read(warehouse, tmp_path):
     assert f"FAIL 1 {TEST_NAME}" in build(warehouse, tmp_path).stdout
 
 
+BUILD_OUTCOME = "select finished_at is not null, failed_nodes from test_state.build_outcome"
+
+
+def test_build_outcome_names_failed_nodes(warehouse, tmp_path):
+    # The gate publishes no zone while this table shows a failed or unfinished build.
+    assert build(warehouse, tmp_path).returncode == 0
+    assert execute(warehouse, BUILD_OUTCOME) == [(True, "")]
+    with duckdb.connect(str(warehouse)) as connection:
+        raw.write_duckdb(connection, {"sales_order_lines": [line_row(datetime.now(UTC))]})
+    assert build(warehouse, tmp_path).returncode != 0
+    ((finished, failed_nodes),) = execute(warehouse, BUILD_OUTCOME)
+    assert finished
+    assert f"test.zone_marts.{TEST_NAME}" in failed_nodes
+    assert build(warehouse, tmp_path, "--empty").returncode == 0
+    assert execute(warehouse, BUILD_OUTCOME) == [(True, "every model (built with --empty)")]
+
+
 def test_empty_build_records_nothing(warehouse, tmp_path):
     assert build(warehouse, tmp_path).returncode == 0
     passed_at = recorded_pass(warehouse)
@@ -151,3 +168,7 @@ def test_postgres_records_pass(make_postgres_database, tmp_path):
     raw.write_postgres(url, {"sales_order_lines": [line_row(datetime.now(UTC))]})
     failed = raw.run_dbt(["build", *SELECTION], env, tmp_path)
     assert f"FAIL 1 {TEST_NAME}" in failed.stdout, failed.stdout[-3000:]
+    with psycopg.connect(url) as connection:
+        ((finished, failed_nodes),) = connection.execute(BUILD_OUTCOME).fetchall()
+    assert finished
+    assert f"test.zone_marts.{TEST_NAME}" in failed_nodes

@@ -204,6 +204,30 @@ def test_table_without_suite_is_rejected(setup):
         audit_zone(DuckDBWarehouse(warehouse), marts_dir, "idf", suites, "run-1")
 
 
+@pytest.mark.parametrize(
+    ("finished_at", "failed_nodes", "message"),
+    [
+        ("NULL", "NULL", "did not finish"),
+        ("now()", "'model.zone_marts.fct_zone_daily_kpis'", "failed or skipped: model.zone"),
+    ],
+)
+def test_unfinished_dbt_build_blocks_every_zone(setup, finished_at, failed_nodes, message):
+    # A failed build left some facts rebuilt and the tables built on them skipped, and a zone
+    # published by hand then showed daily KPIs that disagreed with its order lines.
+    warehouse, marts_dir, suites = setup
+    execute(
+        warehouse,
+        "CREATE SCHEMA test_state; CREATE TABLE test_state.build_outcome (started_at "
+        "TIMESTAMPTZ, finished_at TIMESTAMPTZ, failed_nodes VARCHAR); INSERT INTO "
+        f"test_state.build_outcome VALUES (now(), {finished_at}, {failed_nodes})",
+    )
+    for zone_code in ("idf", "reunion"):
+        with pytest.raises(CandidateError, match=f"zone {zone_code}: the dbt build .*{message}"):
+            audit_zone(DuckDBWarehouse(warehouse), marts_dir, zone_code, suites, "run-1")
+    execute(warehouse, "UPDATE test_state.build_outcome SET finished_at = now(), failed_nodes = ''")
+    assert audit_zone(DuckDBWarehouse(warehouse), marts_dir, "idf", suites, "run-2").passed
+
+
 def test_failed_audit_cannot_publish(setup):
     warehouse, marts_dir, suites = setup
     inject_bad_rows(warehouse, "idf")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import duckdb
 import pytest
-from gate_warehouse import build_warehouse, inject_bad_rows, publish_definitions
+from gate_warehouse import build_warehouse, execute, inject_bad_rows, publish_definitions
 
 from dagster_project.gate.assets import GateConfig, build_gate_definitions
 from dagster_project.pipeline import PUBLISH_JOB
@@ -53,6 +53,28 @@ def test_publish_job_skips_failing_zone(gate):
     with duckdb.connect(str(published_path(marts_dir, "hdf")), read_only=True) as mart:
         runs = mart.execute("select run_id from _publish_log").fetchall()
     assert runs == [(good.run_id,)]
+
+
+def test_volume_compares_with_dagster_when_mart_moved_away(gate):
+    # The volume check read the last row counts from the mart file alone: with the file moved
+    # away (or its log emptied), half of a table's rows were published as a first publish.
+    defs, warehouse, marts_dir = gate
+    job = defs.resolve_job_def(PUBLISH_JOB)
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert job.execute_in_process(partition_key="hdf", instance=instance).success
+        mart = published_path(marts_dir, "hdf")
+        mart.rename(mart.with_name("hdf.moved.duckdb"))
+        execute(
+            warehouse,
+            "DELETE FROM marts.fct_order_lines WHERE zone_code = 'hdf' AND order_id % 2 = 0",
+        )
+        again = job.execute_in_process(partition_key="hdf", instance=instance, raise_on_error=False)
+    assert not again.success
+    failed = {e.check_name: e for e in again.get_asset_check_evaluations() if not e.passed}
+    # Reconciliation fails too: the lines deleted here are still in the raw tables.
+    assert set(failed) == {"volume", "reconciliation"}
+    assert "fct_order_lines" in failed["volume"].metadata["dropped_tables"].value
+    assert not mart.exists()
 
 
 def test_candidate_depends_on_every_dbt_mart(tmp_path):

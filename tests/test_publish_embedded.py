@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from dagster_project.publish.embedded import PublishError, publish_candidate
-from dagster_project.publish.log import PublishEntry, read_last_publish
+from dagster_project.publish.log import PublishEntry, PublishLogError, read_last_publish
 
 # A version spans two tables and the publish log, so a reader mixing two files would see
 # different numbers in one connection.
@@ -77,6 +77,58 @@ def test_publish_log_keeps_previous_rows(tmp_path):
         runs = mart.execute("select run_id from _publish_log order by published_at").fetchall()
     assert runs == [("v1",), ("v2",), ("v3",)]
     assert read_last_publish(target) == ("v3", {"lines": 500, "header": 1})
+
+
+def test_column_added_to_log_by_hand_is_dropped(tmp_path):
+    # The copy of the previous log named every column, and one added by hand failed every later
+    # publish of the zone.
+    target = tmp_path / "idf.duckdb"
+    candidate = tmp_path / ".candidates" / "idf.duckdb"
+    publish_candidate(build_candidate(candidate, 1), target, entry(1))
+    with duckdb.connect(str(target)) as mart:
+        mart.execute("ALTER TABLE _publish_log ADD COLUMN note VARCHAR")
+    publish_candidate(build_candidate(candidate, 2), target, entry(2))
+    assert read_last_publish(target) == ("v2", {"lines": 500, "header": 1})
+
+
+@pytest.mark.parametrize("row_counts", ["'\"3000\"'", "'[1, 2]'", '\'{"lines": "500"}\''])
+def test_invalid_logged_row_counts_are_named(tmp_path, row_counts):
+    target = tmp_path / "idf.duckdb"
+    publish_candidate(build_candidate(tmp_path / ".candidates" / "idf.duckdb", 1), target, entry(1))
+    with duckdb.connect(str(target)) as mart:
+        mart.execute(f"UPDATE _publish_log SET row_counts = {row_counts}")
+    with pytest.raises(PublishLogError, match=f"publish log of {target} records row_counts"):
+        read_last_publish(target)
+
+
+def test_mart_held_for_writing_is_not_called_damaged(tmp_path):
+    target = tmp_path / "idf.duckdb"
+    publish_candidate(build_candidate(tmp_path / ".candidates" / "idf.duckdb", 1), target, entry(1))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_SCRIPT, str(target), str(tmp_path / "held")],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "held").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with pytest.raises(PublishLogError, match="is open for writing in another process"):
+            read_last_publish(target)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+# Opens the mart for writing, as a BI user who forgot read_only=True, and waits to be stopped.
+HOLD_SCRIPT = """
+import sys, time
+from pathlib import Path
+import duckdb
+
+connection = duckdb.connect(sys.argv[1])
+Path(sys.argv[2]).touch()
+time.sleep(60)
+"""
 
 
 def test_publish_leaves_no_wal_or_candidate(tmp_path):

@@ -52,6 +52,7 @@ from dagster_project.gate.fingerprint import (
     CONTENT_FINGERPRINT_METADATA,
     FINGERPRINTS_METADATA,
     LANDED_METADATA,
+    ZONE_MART_ASSET,
     rows_landed_since,
     warehouse_fingerprints,
 )
@@ -106,6 +107,24 @@ def _metadata_value(value: object) -> object:
     if isinstance(value, dict | list | tuple):
         return dg.MetadataValue.json(value)
     return value
+
+
+def recorded_publish(
+    instance: dg.DagsterInstance, zone_code: str
+) -> tuple[str | None, dict[str, int] | None]:
+    """Return the audit run id and row counts of the zone's latest zone_mart materialization."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(ZONE_MART_ASSET), asset_partitions=[zone_code]),
+        limit=1,
+    ).records
+    if not records:
+        return None, None
+    metadata = records[0].asset_materialization.metadata
+    counts = getattr(metadata.get("row_counts"), "value", None)
+    run_id = getattr(metadata.get("audit_run_id"), "value", None)
+    if not isinstance(counts, dict) or not all(isinstance(n, int) for n in counts.values()):
+        return None, None
+    return run_id, counts
 
 
 def check_result(outcome: CheckOutcome, report_path: Path | None) -> dg.AssetCheckResult:
@@ -207,6 +226,7 @@ def build_gate_definitions(
             context.run_id,
             policy,
             last_publish=last_publish,
+            recorded_publish=recorded_publish(context.instance, zone_code),
         )
         failed = [check.name for check in audit.checks if not check.passed]
         context.log.info(
@@ -233,7 +253,7 @@ def build_gate_definitions(
             yield check_result(check, audit.report_path)
 
     @dg.asset(
-        name="zone_mart",
+        name=ZONE_MART_ASSET,
         partitions_def=partitions,
         deps=[zone_candidate],
         group_name=GROUP,

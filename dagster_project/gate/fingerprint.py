@@ -25,6 +25,8 @@ from dagster_project.gate.row_delta import digest_expression, row_hash
 # The refresh job's asset that records every zone's fingerprint, and the metadata keys that carry
 # the fingerprints there and on each zone_mart materialization.
 CHANGES_ASSET = "zone_mart_changes"
+# The per-zone asset that publishes an audited candidate (gate/assets.py).
+ZONE_MART_ASSET = "zone_mart"
 FINGERPRINTS_METADATA = "zone_fingerprints"
 LANDED_METADATA = "zone_rows_landed"
 # Mart column holding the time the extraction landed the row's source row.

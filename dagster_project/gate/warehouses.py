@@ -40,6 +40,10 @@ join {raw}.sales_orders as orders using (order_id)
 join {raw}.customers as customers using (customer_id)
 where customers.zone_code = {parameter}
 """
+# Written by the dbt project's build hooks (dbt_project/macros/build_outcome.sql).
+STATE_SCHEMA = "test_state"
+BUILD_OUTCOME_TABLE = "build_outcome"
+BUILD_OUTCOME_SQL = "select started_at, finished_at, failed_nodes from {table}"
 # PostgreSQL NUMERIC without a declared precision is read into this DuckDB type, which stores
 # 28 integer digits and 10 decimals.
 UNCONSTRAINED_NUMERIC = "DECIMAL(38, 10)"
@@ -67,6 +71,31 @@ class Warehouse(Protocol):
     def order_line_total(self, candidate: duckdb.DuckDBPyConnection, zone_code: str) -> Decimal: ...
 
     def source_watermarks(self, candidate: duckdb.DuckDBPyConnection) -> list[dict]: ...
+
+    def unfinished_build(self, candidate: duckdb.DuckDBPyConnection) -> str | None:
+        """Describe the latest dbt build if it failed or did not finish, else return None."""
+        ...
+
+
+def describe_build_outcome(rows: list[tuple]) -> str | None:
+    """Describe a failed or unfinished build from the rows of the build outcome table.
+
+    No row (a warehouse built before the dbt project recorded its builds) counts as finished.
+    """
+    if not rows:
+        return None
+    started_at, finished_at, failed_nodes = rows[0]
+    if finished_at is None:
+        return (
+            f"the dbt build started at {started_at} did not finish (it is still running, or it "
+            "was stopped), so the warehouse's marts may be half rebuilt"
+        )
+    if failed_nodes:
+        return (
+            f"the dbt build started at {started_at} failed, so the warehouse's marts may be half "
+            f"rebuilt; failed or skipped: {failed_nodes}"
+        )
+    return None
 
 
 def _require_source_tables(warehouse: Warehouse, present: list[str]) -> None:
@@ -207,6 +236,14 @@ class DuckDBWarehouse:
         ).fetchall()
         return [json.loads(row) for (row,) in rows]
 
+    def unfinished_build(self, candidate: duckdb.DuckDBPyConnection) -> str | None:
+        if BUILD_OUTCOME_TABLE not in self._tables(candidate, STATE_SCHEMA):
+            return None
+        table = f"{self.alias}.{STATE_SCHEMA}.{BUILD_OUTCOME_TABLE}"
+        return describe_build_outcome(
+            candidate.execute(BUILD_OUTCOME_SQL.format(table=table)).fetchall()
+        )
+
 
 def _duckdb_type(field: pa.Field) -> str | None:
     """Return the DuckDB type for a PostgreSQL NUMERIC field read by ADBC, else None."""
@@ -304,3 +341,11 @@ class PostgresWarehouse:
             f"select to_jsonb(state)::text from {RAW_SCHEMA}.{EXTRACT_STATE_TABLE} as state"
         )
         return [json.loads(row) for row in result.column(0).to_pylist()]
+
+    def unfinished_build(self, candidate: duckdb.DuckDBPyConnection) -> str | None:
+        if BUILD_OUTCOME_TABLE not in self._tables(STATE_SCHEMA):
+            return None
+        result = self._query(
+            BUILD_OUTCOME_SQL.format(table=f"{STATE_SCHEMA}.{BUILD_OUTCOME_TABLE}")
+        )
+        return describe_build_outcome([tuple(row.values()) for row in result.to_pylist()])

@@ -118,16 +118,21 @@ def audit_zone(
     policy: GatePolicy = GatePolicy(),
     now: datetime | None = None,
     last_publish: tuple[str | None, dict[str, int] | None] | None = None,
+    recorded_publish: tuple[str | None, dict[str, int] | None] = (None, None),
 ) -> ZoneAudit:
     """Build the zone's candidate from the warehouse and run every gate check on it.
 
     ``last_publish`` is the run id and row counts of the zone's current mart, read from the
-    embedded mart file when not given.
+    embedded mart file when not given. ``recorded_publish`` is the same, as recorded elsewhere
+    (in Dagster): the volume check compares with it when the file gives no row counts, because
+    the mart file was moved away or its log emptied.
     """
     with zone_lock(marts_dir, zone_code):
         latest = read_latest_publish(published_path(marts_dir, zone_code))
         if last_publish is None:
             last_publish = (latest.run_id, latest.row_counts) if latest else (None, None)
+        if not last_publish[1] and recorded_publish[1]:
+            last_publish = recorded_publish
         return _audit_zone(
             warehouse, marts_dir, zone_code, suites, run_id, policy, now, last_publish, latest
         )
@@ -156,6 +161,12 @@ def _audit_zone(
     published = published_path(marts_dir, zone_code) if changed_only else None
 
     with open_candidate(candidate, start_from=published) as connection:
+        unfinished = warehouse.unfinished_build(connection)
+        if unfinished:
+            raise CandidateError(
+                f"zone {zone_code}: {unfinished}. The zone keeps its last published mart; run "
+                "the refresh (or dbt build) again once it passes"
+            )
         digests: dict[str, str] = {}
         if changed_only:
             tables, copied, digests = _update_from_published(

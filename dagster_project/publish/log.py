@@ -74,9 +74,16 @@ def _open_log(published_path: Path) -> duckdb.DuckDBPyConnection | None:
     try:
         connection = connect_duckdb(published_path, read_only=True)
     except duckdb.Error as error:
+        if "Could not set lock" in str(error):
+            raise PublishLogError(
+                f"the published mart {published_path} is open for writing in another process "
+                f"({str(error).splitlines()[0]}). Readers must open it with read_only=True: "
+                "close that process, then run the zone again"
+            ) from error
         raise PublishLogError(
             f"cannot read the published mart {published_path} ({error}). Restore it from a "
-            "backup, or move it away so that the zone is published afresh after a full audit"
+            "backup. Moving it away makes the next publish a first one, audited in full and "
+            "compared with the row counts that Dagster recorded at the zone's last publish"
         ) from error
     has_log = connection.execute(
         "select count(*) from information_schema.tables "
@@ -119,7 +126,16 @@ def read_latest_publish(published_path: Path) -> LatestPublish | None:
     if not latest:
         return None
     run_id, row_counts, suites_fingerprint = latest[0]
-    return LatestPublish(run_id, json.loads(row_counts), suites_fingerprint, last_full)
+    counts = json.loads(row_counts) if row_counts is not None else None
+    if not isinstance(counts, dict) or not all(
+        isinstance(count, int) and not isinstance(count, bool) for count in counts.values()
+    ):
+        raise PublishLogError(
+            f"the publish log of {published_path} records row_counts {row_counts!r}, not a "
+            "mapping of table names to row counts, so the volume check has no reference. "
+            "Restore the file from a backup"
+        )
+    return LatestPublish(run_id, counts, suites_fingerprint, last_full)
 
 
 def read_last_publish(published_path: Path) -> tuple[str | None, dict[str, int] | None]:
@@ -143,9 +159,21 @@ def write_publish_log(
                 [PUBLISH_LOG_TABLE],
             ).fetchall()[0][0]
             if has_log:
+                # Only the columns this version writes: a column added to the file by hand
+                # would otherwise fail every later publish of the zone.
+                columns = ", ".join(
+                    f'"{name}"'
+                    for (name,) in connection.execute(
+                        "select column_name from information_schema.columns "
+                        "where table_catalog = 'previous' and table_name = ? and column_name in "
+                        "(select column_name from information_schema.columns "
+                        " where table_catalog = current_database() and table_name = ?)",
+                        [PUBLISH_LOG_TABLE, PUBLISH_LOG_TABLE],
+                    ).fetchall()
+                )
                 connection.execute(
                     f"INSERT INTO {PUBLISH_LOG_TABLE} BY NAME "
-                    f"SELECT * FROM previous.{PUBLISH_LOG_TABLE}"
+                    f"SELECT {columns} FROM previous.{PUBLISH_LOG_TABLE}"
                 )
         finally:
             connection.execute("DETACH previous")
