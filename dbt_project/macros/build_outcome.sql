@@ -29,22 +29,13 @@
         {{ return('') }}
     {%- endif -%}
     {%- set state = build_outcome_state() -%}
-    {#- dbt opens a transaction for on-run-start hooks but does not commit it. -#}
-    {%- set statements = [] -%}
-    {#- Created only when missing, so a role without CREATE can record. -#}
-    {%- if adapter.get_relation(
-        state.database, state.schema, state.identifier
-    ) is none -%}
-        {%- do statements.append(
-            'create schema if not exists ' ~ state.schema
-        ) -%}
-        {%- do statements.append(
-            'create table if not exists ' ~ state ~ ' ('
-            ~ 'started_at timestamp with time zone not null,'
-            ~ ' finished_at timestamp with time zone,'
-            ~ ' failed_nodes varchar)'
-        ) -%}
-    {%- endif -%}
+    {#- dbt opens a transaction for on-run-start hooks and leaves it open. -#}
+    {%- set statements = state_table_ddl(
+        state,
+        'started_at timestamp with time zone not null,'
+        ~ ' finished_at timestamp with time zone,'
+        ~ ' failed_nodes varchar'
+    ) -%}
     {%- do statements.append('delete from ' ~ state) -%}
     {%- do statements.append(
         'insert into ' ~ state ~ ' values ('

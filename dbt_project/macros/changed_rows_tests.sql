@@ -153,6 +153,22 @@
     ) }}
 {%- endmacro %}
 
+{#
+    Statements that create a state table and its schema, or none when the
+    table exists, so that a role without CREATE can still record.
+#}
+{% macro state_table_ddl(state, columns) -%}
+    {%- if adapter.get_relation(
+        state.database, state.schema, state.identifier
+    ) is not none -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {{ return([
+        'create schema if not exists ' ~ state.schema,
+        'create table if not exists ' ~ state ~ ' (' ~ columns ~ ')',
+    ]) }}
+{%- endmacro %}
+
 {% macro text_literal(text) -%}
     {{ return("'" ~ text | replace("'", "''") ~ "'") }}
 {%- endmacro %}
@@ -192,22 +208,13 @@
     {%- set state = key_test_state() -%}
     {%- set started = timestamp_literal(run_started_at) -%}
     {%- set digest = text_literal(project_digest()) -%}
-    {%- set statements = ['begin'] -%}
-    {#- Created only when missing, so a role without CREATE can record. -#}
-    {%- if adapter.get_relation(
-        state.database, state.schema, state.identifier
-    ) is none -%}
-        {%- do statements.append(
-            'create schema if not exists ' ~ state.schema
-        ) -%}
-        {%- do statements.append(
-            'create table if not exists ' ~ state ~ ' ('
-            ~ 'test_name varchar primary key,'
-            ~ ' passed_at timestamp with time zone not null,'
-            ~ ' last_full_pass_at timestamp with time zone not null,'
-            ~ ' project_digest varchar not null)'
-        ) -%}
-    {%- endif -%}
+    {%- set statements = ['begin'] + state_table_ddl(
+        state,
+        'test_name varchar primary key,'
+        ~ ' passed_at timestamp with time zone not null,'
+        ~ ' last_full_pass_at timestamp with time zone not null,'
+        ~ ' project_digest varchar not null'
+    ) -%}
     {%- for test_name, relation in passes.items() -%}
         {%- set recorded = key_test_pass(test_name) -%}
         {%- set last_full = started if recorded is none else (
