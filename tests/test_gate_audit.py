@@ -26,6 +26,7 @@ from dagster_project.gate.validation import SuiteValidator
 from dagster_project.gate.warehouses import DuckDBWarehouse
 from dagster_project.gate.zone_audit import (
     GatePolicy,
+    audit_record_path,
     audit_zone,
     publish_entry,
     read_passed_audit,
@@ -251,6 +252,25 @@ def test_candidate_changed_after_audit_is_rejected(setup):
     with duckdb.connect(str(audit.candidate)) as candidate:
         candidate.execute("DELETE FROM fct_order_lines WHERE order_id = 7")
     with pytest.raises(CandidateError, match="changed after its audit"):
+        read_passed_audit(audit.candidate)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "drop_key", "list"])
+def test_damaged_audit_record_is_named(setup, damage):
+    # A truncated record raised a bare JSONDecodeError, one without a key a KeyError.
+    warehouse, marts_dir, suites = setup
+    audit = audit_zone(DuckDBWarehouse(warehouse), marts_dir, "idf", suites, "run-1")
+    path = audit_record_path(audit.candidate)
+    text = path.read_text(encoding="utf-8")
+    if damage == "truncate":
+        path.write_text(text[: len(text) // 2], encoding="utf-8")
+    elif damage == "drop_key":
+        record = json.loads(text)
+        del record["candidate_fingerprint"]
+        path.write_text(json.dumps(record), encoding="utf-8")
+    else:
+        path.write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(CandidateError, match=f"the audit record {path} is damaged"):
         read_passed_audit(audit.candidate)
 
 

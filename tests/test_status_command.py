@@ -114,6 +114,18 @@ def test_status_mart_without_log_reported(layout, capsys):
     assert "has no _publish_log table" in output
 
 
+def test_status_unreadable_log_reported(layout, capsys):
+    # A damaged block in _publish_log raised out of the command, and the zones after it were
+    # never reported. A view that fails when read stands in for the damage.
+    root, zones_file = layout
+    with duckdb.connect(str(root / "marts" / "idf.duckdb")) as mart:
+        mart.execute("CREATE VIEW _publish_log AS SELECT error('block damaged') AS published_at")
+    code, output = status(zones_file, capsys)
+    assert code == 1
+    assert "_publish_log cannot be read: Invalid Input Error: block damaged" in output
+    assert "Traceback" not in output
+
+
 def test_status_registered_as_subcommand():
     parser = argparse.ArgumentParser()
     register_commands(parser.add_subparsers(dest="command"))

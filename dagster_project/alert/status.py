@@ -82,6 +82,9 @@ def read_last_publish(mart_path: Path) -> tuple[dict | None, str | None]:
         )
     except duckdb.CatalogException:
         return None, f"mart {mart_path} has no {PUBLISH_LOG_TABLE} table"
+    except duckdb.Error as error:
+        first_line = (str(error).strip().splitlines() or [""])[0]
+        return None, f"mart {mart_path}: {PUBLISH_LOG_TABLE} cannot be read: {first_line}"
     finally:
         connection.close()
     if not rows:

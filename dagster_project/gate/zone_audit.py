@@ -301,6 +301,21 @@ def write_audit_record(audit: ZoneAudit) -> None:
     )
 
 
+# Keys of an audit record that read_passed_audit and publish_entry read.
+PUBLISHED_RECORD_KEYS = frozenset(
+    {
+        "zone_code",
+        "run_id",
+        "passed",
+        "checks_passed",
+        "checks_failed",
+        "row_counts",
+        "source_watermarks",
+        "candidate_fingerprint",
+    }
+)
+
+
 def read_passed_audit(candidate: Path) -> dict:
     """Return the audit record of ``candidate``, raising CandidateError unless it may publish."""
     record_path = audit_record_path(candidate)
@@ -308,7 +323,20 @@ def read_passed_audit(candidate: Path) -> dict:
         raise CandidateError(
             f"no audited candidate at {candidate}: materialize zone_candidate for this zone first"
         )
-    record = json.loads(record_path.read_text(encoding="utf-8"))
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        record = f"unreadable JSON ({error})"
+    missing = (
+        sorted(PUBLISHED_RECORD_KEYS - set(record))
+        if isinstance(record, dict)
+        else [f"everything: {record}"[:200]]
+    )
+    if missing:
+        raise CandidateError(
+            f"the audit record {record_path} is damaged (missing {', '.join(missing)}); "
+            "materialize zone_candidate for this zone again"
+        )
     if not record["passed"]:
         raise CandidateError(
             f"candidate {candidate} failed its audit (run {record['run_id']}): "
