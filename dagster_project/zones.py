@@ -114,12 +114,20 @@ def validate_zone_code(code: object) -> str:
     return code
 
 
+def time_hint(value: object) -> str:
+    """Explain a number where a time was expected: YAML reads an unquoted 8:00 as 480."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return " (YAML reads an unquoted 8:00 as the number 480: quote it, as '08:00')"
+    return ""
+
+
 def _parse_hour(zone_code: str, field: str, value: object) -> time:
     try:
         parsed = time.fromisoformat(str(value))
     except ValueError as error:
         raise ZoneConfigError(
             f"zone {zone_code}: business_hours.{field}={value!r} is not a HH:MM time"
+            f"{time_hint(value)}"
         ) from error
     if parsed.tzinfo is not None:
         raise ZoneConfigError(
@@ -147,7 +155,7 @@ def _parse_deadline_rule(where: str, raw: object) -> DeadlineRule | None:
         deadline = time.fromisoformat(str(raw["deadline"]))
     except ValueError as error:
         raise ZoneConfigError(
-            f"{where}.deadline={raw['deadline']!r} is not a HH:MM time"
+            f"{where}.deadline={raw['deadline']!r} is not a HH:MM time{time_hint(raw['deadline'])}"
         ) from error
     return DeadlineRule(
         deadline=deadline,

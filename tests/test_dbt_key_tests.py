@@ -1,7 +1,8 @@
-"""Key tests that read only changed rows once they have passed (unique_in_changed_rows)."""
+"""dbt hooks and settings: key tests on changed rows, the recorded build outcome, no downloads."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -113,8 +114,8 @@ def test_null_load_time_always_read(warehouse, tmp_path):
 BUILD_OUTCOME = "select finished_at is not null, failed_nodes from test_state.build_outcome"
 
 
-def test_build_outcome_names_failed_nodes(warehouse, tmp_path):
-    # The gate publishes no zone while this table shows a failed or unfinished build.
+def test_build_outcome_keeps_failed_nodes_pending(warehouse, tmp_path):
+    # The gate publishes no zone while this table lists nodes not yet built and tested.
     assert build(warehouse, tmp_path).returncode == 0
     assert execute(warehouse, BUILD_OUTCOME) == [(True, "")]
     with duckdb.connect(str(warehouse)) as connection:
@@ -123,8 +124,20 @@ def test_build_outcome_names_failed_nodes(warehouse, tmp_path):
     ((finished, failed_nodes),) = execute(warehouse, BUILD_OUTCOME)
     assert finished
     assert f"test.zone_marts.{TEST_NAME}" in failed_nodes
+    # A run of another model succeeds, but the failed test stays pending: a partial build
+    # cleared the failure of the whole build, and a zone then published half-rebuilt marts.
+    other = raw.run_dbt(
+        ["run", "--select", "stg_base_operation__sales_orders"],
+        raw.dbt_env(warehouse_path=warehouse),
+        tmp_path,
+    )
+    assert other.returncode == 0, other.stdout[-3000:]
+    ((finished, failed_nodes),) = execute(warehouse, BUILD_OUTCOME)
+    assert f"test.zone_marts.{TEST_NAME}" in failed_nodes
+    assert "model.zone_marts.stg_base_operation__sales_orders" not in failed_nodes
     assert build(warehouse, tmp_path, "--empty").returncode == 0
-    assert execute(warehouse, BUILD_OUTCOME) == [(True, "every model (built with --empty)")]
+    ((finished, failed_nodes),) = execute(warehouse, BUILD_OUTCOME)
+    assert "model.zone_marts.stg_base_operation__sales_order_lines" in failed_nodes
 
 
 def test_empty_build_records_nothing(warehouse, tmp_path):
@@ -172,3 +185,18 @@ def test_postgres_records_pass(make_postgres_database, tmp_path):
         ((finished, failed_nodes),) = connection.execute(BUILD_OUTCOME).fetchall()
     assert finished
     assert f"test.zone_marts.{TEST_NAME}" in failed_nodes
+
+
+def test_dbt_never_downloads_an_extension(tmp_path):
+    # Handed a SQLite file as its warehouse, DuckDB installs and loads its SQLite extension from
+    # the network unless the profile turns that off when the file is opened.
+    path = tmp_path / "base_operation.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.execute("create table t (a)")
+    result = raw.run_dbt(
+        ["run", "--select", "stg_base_operation__sales_orders"],
+        raw.dbt_env(warehouse_path=path),
+        tmp_path,
+    )
+    assert result.returncode != 0
+    assert "Install it first" in result.stdout, result.stdout[-3000:]

@@ -100,6 +100,19 @@ def test_sqlite_offset_sqlite_cannot_read_is_not_skipped(sqlite_source, warehous
     assert landed(warehouse, "SELECT id, v FROM raw.t ORDER BY id") == [(1, "a2"), (2, "b")]
 
 
+def test_sqlite_cursor_with_leading_space_is_not_skipped(sqlite_source, warehouse):
+    # DuckDB reads ' 2026-01-01 10:00:00' as a timestamp, but the text sorts before the date
+    # prefix of the incremental filter, so an update written the same way was never read.
+    sqlite_source.run(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT, updated_at TIMESTAMPTZ NOT NULL)",
+        "INSERT INTO t VALUES (1, 'a', ' 2026-01-01 10:00:00')",
+    )
+    extract("t", sqlite_source, warehouse)
+    sqlite_source.run("UPDATE t SET v = 'a2', updated_at = ' 2026-01-02 10:00:00'")
+    assert extract("t", sqlite_source, warehouse).updated == 1
+    assert landed(warehouse, "SELECT v FROM raw.t") == [("a2",)]
+
+
 def test_sqlite_naive_cursor_with_offset_is_not_skipped(sqlite_source, warehouse):
     # DuckDB lands the wall time of a naive value and drops its offset, while SQLite's filter
     # compared the UTC time: a row written 1 hour after the watermark at +02:00 was skipped.

@@ -79,6 +79,7 @@ def test_invalid_setting_names_table(settings, message):
             {"tables": {"Orders": {}, "orders": {}}},
             "table 'orders': the declaration also names 'Orders'",
         ),
+        ({"tables": {"_Extract_State": {}}}, "names starting with _extract_ are the warehouse"),
     ],
 )
 def test_invalid_declaration_is_named(document, message):

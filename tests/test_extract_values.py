@@ -72,6 +72,18 @@ def test_sqlite_value_a_cast_would_round_fails_load(
         extract("amounts", sqlite_source, warehouse)
 
 
+def test_sqlite_float_noise_in_decimal_lands_rounded(sqlite_source, warehouse):
+    # An amount computed as 19.9 * 3 is stored as 59.699999999999996, which SQLite prints as
+    # 59.7: it fits DECIMAL(10,2), unlike 1.005.
+    sqlite_source.run(
+        "CREATE TABLE amounts (amount_id INTEGER PRIMARY KEY, amount DECIMAL(10, 2), "
+        "updated_at TIMESTAMPTZ NOT NULL)",
+        f"INSERT INTO amounts VALUES (1, {19.9 * 3!r}, '2026-01-01T10:00Z')",
+    )
+    extract("amounts", sqlite_source, warehouse)
+    assert landed(warehouse, "SELECT CAST(amount AS VARCHAR) FROM raw.amounts") == [("59.70",)]
+
+
 def test_timestamptz_independent_of_session_zone(postgres_source, warehouse):
     postgres_source.run(
         "CREATE TABLE events (event_id INTEGER PRIMARY KEY, happened_at TIMESTAMPTZ, "

@@ -209,7 +209,7 @@ def test_table_without_suite_is_rejected(setup):
     ("finished_at", "failed_nodes", "message"),
     [
         ("NULL", "NULL", "did not finish"),
-        ("now()", "'model.zone_marts.fct_zone_daily_kpis'", "failed or skipped: model.zone"),
+        ("now()", "'model.zone_marts.fct_zone_daily_kpis'", "not yet built and tested: model"),
     ],
 )
 def test_unfinished_dbt_build_blocks_every_zone(setup, finished_at, failed_nodes, message):

@@ -97,6 +97,7 @@ def test_valid_zone_loads(tmp_path):
         (zone_with(working_days=[0, 8]), "ISO weekdays"),
         (zone_with(business_hours={"start": "19:00", "end": "08:00"}), "must be before end"),
         (zone_with(business_hours={"start": "25:99", "end": "08:00"}), "HH:MM"),
+        (zone_with(business_hours={"start": 480, "end": "18:00"}), "quote it, as '08:00'"),
     ],
 )
 def test_invalid_zone_rejected(tmp_path, zone, message):

@@ -191,8 +191,11 @@ def _sqlite_exact_number(quoted: str, landing_type: str) -> str:
     if landing_type == "BIGINT":
         exact = f"typeof({quoted}) IN ('integer', 'null')"
     else:
+        # A REAL is judged by its 15 significant digits, as SQLite prints it: 59.7 computed as
+        # 59.699999999999996 fits DECIMAL(10,2), while 1.005 does not.
         scale = int(landing_type[:-1].split(",")[1])
-        exact = f"typeof({quoted}) <> 'real' OR round({quoted}, {scale}) = {quoted}"
+        printed = f"CAST(printf('%.15g', {quoted}) AS REAL)"
+        exact = f"typeof({quoted}) <> 'real' OR round({printed}, {scale}) = {printed}"
     return (
         f"CASE WHEN {exact} THEN CAST({quoted} AS TEXT) "
         f"ELSE 'not exact as {landing_type}: ' || CAST({quoted} AS TEXT) END"

@@ -49,6 +49,10 @@ _ISO_DURATION = re.compile(
 )
 
 
+# Names the extraction gives its own tables in the raw schema, and its working columns.
+RESERVED_PREFIX = "_extract_"
+
+
 class DeclarationError(ValueError):
     """The extraction declaration is invalid for one table and setting."""
 
@@ -253,6 +257,12 @@ def parse_declaration(document: dict) -> list[TableSpec]:
             )
         if overrides is not None and not isinstance(overrides, dict):
             raise DeclarationError(f"table {name!r}: settings must be a mapping, or {{}}")
+        if name.lower().startswith(RESERVED_PREFIX):
+            raise DeclarationError(
+                f"table {name!r}: names starting with {RESERVED_PREFIX} are the "
+                "warehouse's own tables (raw._extract_state holds every watermark); extract a "
+                "view of this table under another name"
+            )
         if name.lower() in seen:
             raise DeclarationError(
                 f"table {name!r}: the declaration also names {seen[name.lower()]!r}; the "

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from dagster_project.extract.columns import CURSOR_TYPES, LOADED_AT, TIMESTAMPTZ, SourceColumn
-from dagster_project.extract.declaration import DeclarationError, TableSpec
+from dagster_project.extract.declaration import RESERVED_PREFIX, DeclarationError, TableSpec
 from dagster_project.extract.loader import DuckDBLoader, LoadError, WarehouseLoader
 from dagster_project.extract.loader_postgres import PostgresLoader
 from dagster_project.extract.reconcile import MassDeleteRefused, delete_missing_keys
@@ -47,7 +47,6 @@ NAMED_ERRORS = (
 
 # The merge names a landing row by DuckDB's ``rowid`` and its working tables carry columns
 # prefixed ``_extract_``: a source column of either name would hide or collide with them.
-RESERVED_PREFIX = "_extract_"
 ROWID = "rowid"
 
 

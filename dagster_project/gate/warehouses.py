@@ -84,18 +84,18 @@ def describe_build_outcome(rows: list[tuple]) -> str | None:
     """
     if not rows:
         return None
-    started_at, finished_at, failed_nodes = rows[0]
-    if finished_at is None:
-        return (
-            f"the dbt build started at {started_at} did not finish (it is still running, or it "
-            "was stopped), so the warehouse's marts may be half rebuilt"
-        )
-    if failed_nodes:
-        return (
-            f"the dbt build started at {started_at} failed, so the warehouse's marts may be half "
-            f"rebuilt; failed or skipped: {failed_nodes}"
-        )
-    return None
+    started_at, finished_at, pending = rows[0]
+    nodes = [node for node in (pending or "").split(", ") if node]
+    if finished_at is not None and not nodes:
+        return None
+    listing = ", ".join(nodes[:8]) + (f" and {len(nodes) - 8} more" if len(nodes) > 8 else "")
+    state = "did not finish (it is still running, or it was stopped)"
+    if finished_at is not None:
+        state = "finished with nodes that failed or were skipped"
+    return (
+        f"the dbt build started at {started_at} {state}, so the warehouse's marts may be half "
+        f"rebuilt; not yet built and tested: {listing or 'every node it selected'}"
+    )
 
 
 def _require_source_tables(warehouse: Warehouse, present: list[str]) -> None:

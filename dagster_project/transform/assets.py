@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -18,6 +19,7 @@ from dagster_dbt import (
 )
 from packaging import version
 
+from dagster_project.duckdb_files import check_duckdb_file
 from dagster_project.settings import Settings, load_settings
 from dagster_project.transform.environment import (
     DBT_EXECUTABLE,
@@ -153,6 +155,12 @@ def zone_marts_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource
     Unit tests check the models' logic on fixed rows, not the data, so `make test` runs them
     and the pipeline's builds leave them out.
     """
-    with dbt_environment_applied(load_settings()):
+    settings = load_settings()
+    if not settings.is_production:
+        try:
+            check_duckdb_file(settings.warehouse_path)
+        except duckdb.IOException as error:
+            raise ConnectionError(f"{error}: set WAREHOUSE_PATH to the DuckDB warehouse") from error
+    with dbt_environment_applied(settings):
         build = ["build", "--exclude-resource-type", "unit_test"]
         yield from dbt.cli(build, context=context).stream()

@@ -1,16 +1,18 @@
 {#
-    Record in the warehouse whether the latest dbt build or run finished
-    without a failure, so the gate never publishes marts that a failed or
-    interrupted build left half rebuilt (some facts new, the tables built on
-    them skipped).
+    Record in the warehouse which nodes are not known to be built and tested
+    since the latest dbt build or run, so the gate never publishes marts that
+    a failed or interrupted build left half rebuilt (some facts new, the
+    tables built on them skipped).
 
-    test_state.build_outcome holds one row: record_build_started sets
-    started_at and clears finished_at (an on-run-start hook), and
-    record_build_finished sets finished_at and lists the nodes that failed,
-    errored or were skipped (an on-run-end hook), or says that the build ran
-    with --empty. A build stopped before its end leaves finished_at NULL.
-    Other commands (test, seed, docs) record nothing, since they do not
-    rebuild models.
+    test_state.build_outcome holds one row. record_build_started (an
+    on-run-start hook) adds every node the command selected to the pending
+    list in failed_nodes and clears finished_at. record_build_finished (an
+    on-run-end hook) removes the nodes that succeeded and sets finished_at,
+    so a node that failed, errored or was skipped stays pending until a later
+    build or run of it succeeds: a build of a few models cannot clear the
+    failure of another. A build with --empty clears nothing, and a build
+    stopped before its end leaves its nodes pending. Nodes no longer in the
+    project are dropped. Other commands (test, seed, docs) record nothing.
 #}
 {% macro build_outcome_state() -%}
     {{ return(api.Relation.create(
@@ -24,11 +26,35 @@
     {{ return(execute and flags.WHICH in ['build', 'run']) }}
 {%- endmacro %}
 
+{# The recorded pending nodes that are still in the project. #}
+{% macro pending_nodes(state) -%}
+    {%- if adapter.get_relation(
+        state.database, state.schema, state.identifier
+    ) is none -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set recorded = run_query(
+        'select failed_nodes from ' ~ state
+    ).columns[0].values() -%}
+    {%- set pending = [] -%}
+    {%- for listing in recorded if listing -%}
+        {%- for node in listing.split(', ')
+            if node in graph.nodes and node not in pending -%}
+            {%- do pending.append(node) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(pending) }}
+{%- endmacro %}
+
 {% macro record_build_started() -%}
     {%- if not records_build_outcome() -%}
         {{ return('') }}
     {%- endif -%}
     {%- set state = build_outcome_state() -%}
+    {%- set pending = pending_nodes(state) -%}
+    {%- for node in selected_resources if node not in pending -%}
+        {%- do pending.append(node) -%}
+    {%- endfor -%}
     {#- dbt opens a transaction for on-run-start hooks and leaves it open. -#}
     {%- set statements = state_table_ddl(
         state,
@@ -39,7 +65,8 @@
     {%- do statements.append('delete from ' ~ state) -%}
     {%- do statements.append(
         'insert into ' ~ state ~ ' values ('
-        ~ timestamp_literal(run_started_at) ~ ', null, null)'
+        ~ timestamp_literal(run_started_at) ~ ', null, '
+        ~ text_literal(pending | join(', ')) ~ ')'
     ) -%}
     {%- do statements.append('commit') -%}
     {{ return(statements | join(';\n')) }}
@@ -49,18 +76,21 @@
     {%- if not records_build_outcome() -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set failed = [] -%}
-    {%- if flags.EMPTY -%}
-        {%- do failed.append('every model (built with --empty)') -%}
+    {%- set state = build_outcome_state() -%}
+    {%- set succeeded = [] -%}
+    {%- if not flags.EMPTY -%}
+        {%- for result in results
+            if result.status in ['success', 'pass', 'warn'] -%}
+            {%- do succeeded.append(result.node.unique_id) -%}
+        {%- endfor -%}
     {%- endif -%}
-    {%- for result in results -%}
-        {%- if result.status in ['error', 'fail', 'skipped'] -%}
-            {%- do failed.append(result.node.unique_id) -%}
-        {%- endif -%}
+    {%- set pending = [] -%}
+    {%- for node in pending_nodes(state) if node not in succeeded -%}
+        {%- do pending.append(node) -%}
     {%- endfor -%}
     {{ return(
-        'begin;\nupdate ' ~ build_outcome_state()
+        'begin;\nupdate ' ~ state
         ~ ' set finished_at = current_timestamp, failed_nodes = '
-        ~ text_literal(failed | join(', ')) ~ ';\ncommit'
+        ~ text_literal(pending | join(', ')) ~ ';\ncommit'
     ) }}
 {%- endmacro %}

@@ -90,6 +90,9 @@ def _without_sentinel(reader: pa.RecordBatchReader, cursor) -> Iterator[pa.Recor
         cursor.close()
 
 
+# Text below this sorts before every digit, as ' 2026-01-05' does. It is '/', not '0', because
+# SQLite compares a column of numeric affinity with '0' as with the number 0.
+BEFORE_DIGITS = "'/'"
 # No time zone is more than 14 hours ahead of UTC.
 LARGEST_OFFSET = timedelta(hours=14)
 
@@ -104,7 +107,9 @@ def _where_clause(cursor_filter: CursorFilter | None) -> str:
             column, bound, naive=cursor_filter.column.landing_type == "TIMESTAMP"
         )
     elif isinstance(bound, date):
-        condition = f"{column} >= {quote_literal(bound.isoformat())}"
+        condition = (
+            f"({column} >= {quote_literal(bound.isoformat())} OR {column} < {BEFORE_DIGITS})"
+        )
     else:
         condition = f"{column} >= {int(bound)}"
     if cursor_filter.include_nulls:
@@ -136,6 +141,7 @@ def _timestamp_condition(column: str, bound: datetime, naive: bool) -> str:
         after += f" OR (substr({column}, -6, 1) IN ('+', '-') AND {moment} >= {earliest})"
     # strftime() hides the column from any index, so a plain text comparison on the date comes
     # first and lets SQLite search an index on the cursor. Stored text starts with the local
-    # date, at most 14 hours away from UTC, so one day earlier never drops a row.
+    # date, at most 14 hours away from UTC, so one day earlier never drops a row. Text sorting
+    # before the digits (a leading space, say) is kept too: DuckDB reads ' 2026-01-05' as a date.
     day_before = (floored - timedelta(days=1)).date().isoformat()
-    return f"{column} >= {quote_literal(day_before)} AND ({after})"
+    return f"({column} >= {quote_literal(day_before)} OR {column} < {BEFORE_DIGITS}) AND ({after})"
