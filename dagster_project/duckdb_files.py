@@ -23,7 +23,7 @@ OFFLINE_SETTINGS = (
 
 
 def check_duckdb_file(path: Path | str) -> None:
-    """Raise duckdb.IOException when ``path`` exists and holds something other than DuckDB data.
+    """Raise duckdb.IOException when ``path`` exists and contains other than DuckDB data.
 
     A missing or empty file passes: DuckDB creates a database there.
     """

@@ -39,7 +39,7 @@ class ZoneOutcome:
     error: str | None = None
     """The failed step and its error, when the run failed without a failed check."""
     summary_error: str | None = None
-    """Why the mart's row counts could not be read after the publish run."""
+    """The error that kept the mart's row counts from being read after the publish run."""
 
 
 @dataclass
@@ -121,7 +121,7 @@ def summarize_zone(
 ) -> tuple[str, dict[str, int], str | None, str | None]:
     """Return the zone mart's location, row counts, last publish and why they are unreadable.
 
-    A mart that a reader holds open for writing, or a damaged one, yields an error text instead
+    A mart that a reader keeps open for writing, or a damaged one, yields an error text instead
     of raising, so the summary and the publishes of the zones after it go on.
     """
     if warehouse_url:
