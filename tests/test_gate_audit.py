@@ -145,6 +145,11 @@ def test_bad_shipment_rows_are_named(setup):
     assert "expect_column_values_to_be_between:ordered_at" in lines["quarantined_expectations"]
     assert "expect_column_values_to_be_between:quantity" in lines["quarantined_expectations"]
     assert not published_path(marts_dir, "idf").exists()
+    # Each failure names a few rejected rows by the table's key, not only by their values.
+    failures = {failure["name"]: failure for failure in lines["failures"]}
+    negative = failures["expect_column_values_to_be_between:quantity"]["sample_row_keys"]
+    assert negative
+    assert all(int(row["order_line_key"].split("|")[0]) % 10 == 3 for row in negative)
 
 
 def test_sparse_bad_rows_are_quarantined(setup):

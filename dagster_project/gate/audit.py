@@ -25,6 +25,7 @@ from dagster_project.gate.quarantine import move_to_quarantine
 from dagster_project.gate.row_delta import changed_rows_condition
 from dagster_project.gate.suites import MartSuite
 from dagster_project.gate.validation import (
+    SAMPLE_SIZE,
     ExpectationOutcome,
     SuiteValidator,
     merge_outcomes,
@@ -193,6 +194,12 @@ def audit_table(
     within_share = share <= suite.max_quarantine_share
     passed = not blocking_failures and within_share
 
+    # Read before the quarantine moves the rejected rows out of the table.
+    failures = [
+        {**o.as_metadata(), "sample_row_keys": sample_row_keys(connection, suite, o)}
+        for o in outcomes
+        if not o.success
+    ]
     quarantined = 0
     if passed:
         quarantined = move_to_quarantine(connection, table, failures_by_row_id, run_id, now)
@@ -210,7 +217,7 @@ def audit_table(
         "quarantined_rows": quarantined,
         "quarantine_share": round(share, 6),
         "max_quarantine_share": suite.max_quarantine_share,
-        "failures": [o.as_metadata() for o in outcomes if not o.success],
+        "failures": failures,
     }
     if passed:
         description = f"{len(outcomes)} expectations passed on {row_count} rows"
@@ -226,6 +233,29 @@ def audit_table(
             f"maximum quarantine share {suite.max_quarantine_share:.2%}"
         )
     return CheckOutcome(suite_check_name(table), passed, description, metadata), outcomes
+
+
+def sample_row_keys(
+    connection: duckdb.DuckDBPyConnection, suite: MartSuite, outcome: ExpectationOutcome
+) -> list[dict]:
+    """Return the key columns of a few rows an expectation rejected, to find them in the source.
+
+    The key is the first column list the suite declares unique; without one, nothing.
+    """
+    if not outcome.unexpected_rows or not suite.unique_keys:
+        return []
+    key = suite.unique_keys[0]
+    present = {name for name, _ in table_columns(connection, suite.table)}
+    if not set(key) <= present:
+        return []
+    row_ids = list(outcome.unexpected_rows[:SAMPLE_SIZE])
+    columns = ", ".join(quote_identifier(column) for column in key)
+    rows = connection.execute(
+        f"SELECT {columns} FROM {quote_identifier(suite.table)} "
+        f"WHERE rowid IN ({', '.join('?' for _ in row_ids)}) ORDER BY rowid",
+        row_ids,
+    ).fetchall()
+    return [{column: str(value) for column, value in zip(key, row, strict=True)} for row in rows]
 
 
 def unreadable_table_check(table: str, zone_code: str, error: Exception) -> CheckOutcome:
