@@ -73,12 +73,12 @@ class Warehouse(Protocol):
     def source_watermarks(self, candidate: duckdb.DuckDBPyConnection) -> list[dict]: ...
 
     def unfinished_build(self, candidate: duckdb.DuckDBPyConnection) -> str | None:
-        """Describe the latest dbt build if it failed or did not finish, else return None."""
+        """Describe the dbt nodes not built and tested since a build selected them, or None."""
         ...
 
 
 def describe_build_outcome(rows: list[tuple]) -> str | None:
-    """Describe a failed or unfinished build from the rows of the build outcome table.
+    """Describe the pending nodes of the build outcome table, or return None when there are none.
 
     No row (a warehouse built before the dbt project recorded its builds) counts as finished.
     """
