@@ -68,8 +68,7 @@ def render(context: PageContext) -> None:
     st.dataframe(rows.head(MAX_SHOWN_ROWS), hide_index=True)
     st.download_button(
         context.text("export_csv"),
-        # The byte order mark lets Excel read accented names as UTF-8.
-        rows.to_csv(index=False).encode("utf-8-sig"),
+        drilldown.csv_export(rows),
         file_name=f"{context.zone.code}_{table}.csv",
         mime="text/csv",
         key="export_csv",

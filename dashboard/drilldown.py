@@ -138,3 +138,24 @@ def period_bounds(session: MartSession, dataset: Dataset) -> tuple[date, date] |
     if pd.isna(first) or pd.isna(last):
         return None
     return pd.Timestamp(first).date(), pd.Timestamp(last).date()
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula, which can send other
+# cells' contents to a web address (=HYPERLINK, =WEBSERVICE).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_export(rows: pd.DataFrame) -> bytes:
+    """Return ``rows`` as CSV for a spreadsheet, with text cells that a formula could start in
+    prefixed by a quote. The byte order mark lets Excel read accented names as UTF-8."""
+    safe = rows.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(
+                lambda value: (
+                    "'" + value
+                    if isinstance(value, str) and value.startswith(FORMULA_STARTS)
+                    else value
+                )
+            )
+    return safe.to_csv(index=False).encode("utf-8-sig")

@@ -12,12 +12,13 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
+import duckdb
 import streamlit as st
 
 from dagster_project.settings import load_settings
 from dagster_project.zones import Zone, load_zones
 from dashboard import indicators
-from dashboard.mart_access import MartNotFoundError, locate_mart
+from dashboard.mart_access import MartNotFoundError, MartUnreadableError, locate_mart
 from dashboard.page_context import PageContext
 from dashboard.publish_state import FRESH, LATE, PublishState, read_publish_state
 from dashboard.translations import DEFAULT_LANGUAGE, LANGUAGES, format_local, translate
@@ -89,3 +90,11 @@ def run_data_page(render: Callable[[PageContext], None]) -> None:
             render(PageContext(zone, language, session, as_of))
     except MartNotFoundError:
         st.warning(translate("mart_missing", language, zone=zone.name, where=mart.describe()))
+    except (MartUnreadableError, duckdb.Error, OSError) as error:
+        # A damaged or locked file, or another zone's: a message, never a traceback with paths.
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        st.error(
+            translate(
+                "mart_unreadable", language, zone=zone.name, where=mart.describe(), reason=reason
+            )
+        )

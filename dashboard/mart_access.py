@@ -33,6 +33,10 @@ class MartNotFoundError(LookupError):
     """The zone's mart has not been published yet (or cannot be reached)."""
 
 
+class MartUnreadableError(RuntimeError):
+    """The zone's mart exists but cannot be shown: damaged, locked, or another zone's file."""
+
+
 class MartSession(Protocol):
     def tables(self) -> set[str]:
         """Return the names of the tables of the zone's mart."""

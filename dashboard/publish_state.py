@@ -10,7 +10,7 @@ import pandas as pd
 from dagster_project.alert.freshness import first_missed_deadline
 from dagster_project.publish.log import PUBLISH_LOG_TABLE
 from dagster_project.zones import Zone
-from dashboard.mart_access import MartSession
+from dashboard.mart_access import MartSession, MartUnreadableError
 
 FRESH = "fresh"
 LATE = "late"
@@ -58,12 +58,17 @@ def read_publish_state(session: MartSession, zone: Zone, now: datetime) -> Publi
     if PUBLISH_LOG_TABLE not in session.tables():
         return PublishState(None, None, None, None)
     latest = session.query(
-        f"select run_id, published_at, checks_passed from {PUBLISH_LOG_TABLE} "
+        f"select run_id, published_at, checks_passed, zone_code from {PUBLISH_LOG_TABLE} "
         "order by published_at desc limit 1"
     )
     if latest.empty or pd.isna(latest.loc[0, "published_at"]):
         return PublishState(None, None, None, None)
     row = latest.loc[0]
+    if row["zone_code"] != zone.code:
+        # A file copied or restored under the wrong name: its rows are another zone's.
+        raise MartUnreadableError(
+            f"the mart was published for zone {row['zone_code']}, not for zone {zone.code}"
+        )
     published_at = _as_utc(row["published_at"])
     status, missed = freshness_status(zone, published_at, now)
     # checks_passed lists the names of the checks the publish passed.

@@ -34,6 +34,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "late: no validated publish for more than {interval}",
     },
     "checks_passed": {"fr": "{count} contrôles réussis", "en": "{count} checks passed"},
+    "mart_unreadable": {
+        "fr": "Les données de la zone {zone} ne peuvent pas être affichées ({where}) : {reason}. "
+        "Signalez-le à l'équipe données.",
+        "en": "The data of zone {zone} cannot be shown ({where}): {reason}. Report it to the "
+        "data team.",
+    },
     "mart_missing": {
         "fr": "Les données de la zone {zone} ne sont pas encore publiées ({where}). Elles "
         "apparaîtront ici après la première publication validée.",

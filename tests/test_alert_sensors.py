@@ -10,7 +10,9 @@ import pytest
 from alert_receivers import WebhookReceiver
 
 from dagster_project.alert.config import AlertConfig
-from dagster_project.alert.sensors import build_alert_sensors
+from dagster_project.alert.sensors import build_alert_sensors, masked_errors
+from dagster_project.extract.sources import SourceError
+from dagster_project.extract.sources.postgres import PostgresSource
 from dagster_project.zones import load_zones
 
 
@@ -156,3 +158,22 @@ def test_alert_definitions_load(zones):
     definitions = build_alert_definitions(zones, tables=["sales_orders"])
     dg.Definitions.validate_loadable(definitions)
     assert len(list(definitions.sensors)) == 5
+
+
+def test_run_failure_errors_hide_the_password(monkeypatch):
+    # libpq quotes the part of a URL it cannot parse, and the alert sent that line to receivers.
+    url = "postgresql://zm:p%zzS3cretPW@127.0.0.1:5432/base"
+    monkeypatch.setenv("ZONE_MARTS_MODE", "production")
+    monkeypatch.setenv("BASE_OPERATION_URL", url)
+    monkeypatch.setenv("WAREHOUSE_URL", "postgresql://zm:other@127.0.0.1:5432/warehouse")
+    error = 'SourceError: invalid percent-encoded token: "p%zzS3cretPW"'
+    (masked,) = masked_errors([error])
+    assert "S3cretPW" not in masked
+    assert masked == 'SourceError: invalid percent-encoded token: "***"'
+
+
+def test_source_connection_error_hides_the_password():
+    with pytest.raises(SourceError) as raised:
+        PostgresSource("postgresql://zm:p%zzS3cretPW@127.0.0.1:5432/base")
+    assert "S3cretPW" not in str(raised.value)
+    assert "postgresql://zm:***@127.0.0.1:5432/base" in str(raised.value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -99,6 +100,26 @@ def test_missing_mart_explains(marts_dir):
     (warning,) = app.warning
     assert "ne sont pas encore publiées" in warning.value
     assert str(marts_dir / "idf.duckdb") in warning.value
+    assert not app.metric
+
+
+def test_other_zones_mart_is_refused(published):
+    # A copy of La Réunion's mart under idf's name showed La Réunion's rows as idf's, under a
+    # green "validated" banner.
+    shutil.copy(published / "reunion.duckdb", published / "idf.duckdb")
+    app = run_app()
+    (error,) = app.error
+    assert "published for zone reunion, not for zone idf" in error.value
+    assert not app.success
+    assert not app.metric
+
+
+def test_damaged_mart_explains(published):
+    (published / "idf.duckdb").write_bytes(b"not a database" * 100)
+    app = run_app()
+    (error,) = app.error
+    assert "ne peuvent pas être affichées" in error.value
+    assert "is not a DuckDB database file" in error.value
     assert not app.metric
 
 

@@ -18,6 +18,7 @@ import yaml
 from dagster_project.publish.log import PublishEntry, write_publish_log
 from dagster_project.settings import DBT_PROJECT_DIR
 from dagster_project.zones import Zone
+from dashboard import drilldown
 
 MARTS_YAML_DIR = DBT_PROJECT_DIR / "models" / "marts"
 MART_TABLES = (
@@ -310,3 +311,19 @@ def _entry(zone: Zone, published_at: datetime) -> PublishEntry:
 def test_every_mart_table_has_a_yaml_file():
     declared = {path.stem for path in MARTS_YAML_DIR.glob("*.yml")}
     assert set(MART_TABLES) <= declared, sorted(set(MART_TABLES) - declared)
+
+
+def test_csv_export_keeps_formulas_inert():
+    # A customer named =HYPERLINK(...) in the source ran as a formula when the export was
+    # opened in a spreadsheet, and could send other cells to a web address.
+    rows = pd.DataFrame(
+        {
+            "customer_name": ['=HYPERLINK("http://127.0.0.1:9/x?"&A2,"x")', "@SUM(1)", "Zoë"],
+            "quantity": [-3, 2, 1],
+        }
+    )
+    text = drilldown.csv_export(rows).decode("utf-8-sig").splitlines()
+    assert text[1].startswith("\"'=HYPERLINK(")
+    assert text[2] == "'@SUM(1),2"
+    assert text[3] == "Zoë,1"
+    assert text[1].endswith(",-3")

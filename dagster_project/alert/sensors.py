@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
+from dagster_project.access.secrets import mask_secrets
 from dagster_project.alert.config import AlertConfig, load_alert_config
 from dagster_project.alert.dispatch import AlertDispatcher, DispatchReport, utc_now
 from dagster_project.alert.freshness import evaluate_heartbeat, evaluate_zone_freshness
@@ -23,6 +24,7 @@ from dagster_project.alert.run_signals import (
     run_success_signals,
 )
 from dagster_project.alert.signals import Signal, to_utc
+from dagster_project.settings import SettingsError, load_settings
 from dagster_project.zones import Zone
 
 EXTRACTION_DECLARATION = Path(__file__).resolve().parent.parent / "extract" / "base_operation.yml"
@@ -80,6 +82,16 @@ def _run_errors(context: dg.RunFailureSensorContext) -> list[str]:
     return errors
 
 
+def masked_errors(errors: list[str]) -> list[str]:
+    """Mask the passwords of the configured connection URLs in error texts sent to receivers."""
+    try:
+        settings = load_settings()
+        urls = (settings.source_url, settings.warehouse_url)
+    except SettingsError:
+        urls = ()
+    return [mask_secrets(error, *urls) for error in errors]
+
+
 def build_alert_sensors(
     zones: Sequence[Zone],
     tables: Sequence[str] | None = None,
@@ -115,7 +127,7 @@ def build_alert_sensors(
         # the alert is retried on the next failure of the same job, not on the next tick.
         run = context.dagster_run
         signal = run_failure_signal(
-            run.job_name, run.run_id, run.tags, _run_errors(context), zone_codes
+            run.job_name, run.run_id, run.tags, masked_errors(_run_errors(context)), zone_codes
         )
         dispatch(context, [signal])
 

@@ -7,6 +7,7 @@ from datetime import date, datetime
 import adbc_driver_postgresql.dbapi as adbc_postgres
 import pyarrow as pa
 
+from dagster_project.access.secrets import mask_secrets, mask_url
 from dagster_project.extract.columns import SourceColumn, postgres_column
 from dagster_project.extract.declaration import TableSpec
 from dagster_project.extract.sources import CursorFilter, SourceError
@@ -85,7 +86,11 @@ class PostgresSource(AdbcSource):
         try:
             self.connection = adbc_postgres.connect(url, autocommit=True)
         except adbc_postgres.Error as error:
-            raise SourceError(f"cannot connect to the PostgreSQL source: {error}") from error
+            # libpq quotes the part of the URL it cannot parse, which may be the password.
+            raise SourceError(
+                f"cannot connect to the PostgreSQL source {mask_url(url)}: "
+                f"{mask_secrets(str(error), url)}"
+            ) from None
         with self.connection.cursor() as cursor:
             for statement in SESSION_SETTINGS:
                 cursor.execute(statement)
