@@ -26,10 +26,34 @@ def test_secret_expanded_from_environment(tmp_path):
         tmp_path,
         "receivers:\n  - json://ops:${ALERT_HOOK_TOKEN}@127.0.0.1:9/hook\nreminder_interval: 2h\n",
     )
-    config = load_alert_config(path, {"ALERT_HOOK_TOKEN": SECRET, "DAGSTER_HOME": str(tmp_path)})
-    assert config.receivers == (f"json://ops:{SECRET}@127.0.0.1:9/hook",)
+    environment = {"ALERT_HOOK_TOKEN": URL_SAFE_SECRET, "DAGSTER_HOME": str(tmp_path)}
+    config = load_alert_config(path, environment)
+    assert config.receivers == (f"json://ops:{URL_SAFE_SECRET}@127.0.0.1:9/hook",)
     assert config.reminder_interval == timedelta(hours=2)
     assert config.state_path == tmp_path / "alert_state.sqlite"
+
+
+def test_secret_that_breaks_the_url_is_named(tmp_path):
+    # A '#' in a password ends the URL early: apprise could not send to it, and every alert,
+    # to the valid receivers too, failed at each evaluation.
+    path = write_config(tmp_path, "receivers:\n  - json://ops:${ALERT_HOOK_TOKEN}@127.0.0.1:9/h\n")
+    with pytest.raises(AlertConfigError, match="receivers.0. is not a URL that apprise") as raised:
+        load_alert_config(path, {"ALERT_HOOK_TOKEN": SECRET, "DAGSTER_HOME": str(tmp_path)})
+    assert SECRET not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("receivers:\n  - {url: json://127.0.0.1:9/h}\n", "receivers.0. is a dict, not an apprise"),
+        ("receivers:\n  - foo://nowhere\n", "receivers.0. is not a URL that apprise"),
+        ("reminder_interval: 0m\n", "reminder_interval must be longer than 0"),
+    ],
+)
+def test_invalid_alert_setting_is_named(tmp_path, text, message):
+    path = write_config(tmp_path, text)
+    with pytest.raises(AlertConfigError, match=message):
+        load_alert_config(path, {"DAGSTER_HOME": str(tmp_path)})
 
 
 def test_unset_variable_named_in_error(tmp_path):

@@ -145,3 +145,37 @@ def test_mass_delete_refusal_has_own_check(tmp_path, webhook):
     dispatcher.handle([run_failure_signal("reconcile", "run0", {}, [error])])
     assert "mass_delete_guard on job/reconcile" in webhook.titles[0]
     assert "max_delete_share" in webhook.bodies[0]["message"]
+
+
+def test_each_zone_publish_failure_is_its_own_incident(tmp_path, webhook):
+    # Run failures were keyed by job alone: a second zone's failure sent nothing, and a third
+    # zone's success announced every zone resolved.
+    clock = Clock(START)
+    dispatcher = make_dispatcher(tmp_path, [webhook.url], clock)
+    zones = [zone.code for zone in load_zones()]
+
+    def publish(zone: str) -> dict[str, str]:
+        return {"dagster/partition": zone}
+
+    error = ["CandidateError: locked"]
+    dispatcher.handle([run_failure_signal("publish_zones", "r1", publish("reunion"), error, zones)])
+    dispatcher.handle([run_failure_signal("publish_zones", "r2", publish("idf"), error, zones)])
+    dispatcher.handle(run_success_signals("publish_zones", "r3", publish("paca")))
+    assert len(webhook.titles) == 2
+    assert "job/publish_zones/reunion" in webhook.titles[0]
+    assert "job/publish_zones/idf" in webhook.titles[1]
+    dispatcher.handle(run_success_signals("publish_zones", "r4", publish("idf")))
+    assert len(webhook.titles) == 3
+    assert "RESOLVED" in webhook.titles[2]
+    assert "job/publish_zones/idf" in webhook.titles[2]
+
+
+def test_clock_set_back_does_not_hold_reminders(tmp_path, webhook):
+    # An alert sent while the clock read 2030 held every reminder until the clock caught up.
+    clock = Clock(datetime(2030, 1, 1, tzinfo=UTC))
+    dispatcher = make_dispatcher(tmp_path, [webhook.url], clock)
+    dispatcher.handle([failed_attempt("run0", 0)])
+    clock.now = START
+    dispatcher.handle([failed_attempt("run1", 0)])
+    assert len(webhook.titles) == 2
+    assert "STILL FAILING" in webhook.titles[1]

@@ -132,3 +132,36 @@ def test_status_registered_as_subcommand():
     args = parser.parse_args(["status", "--zone", "idf"])
     assert args.handler is run_status
     assert args.zone == ["idf"]
+
+
+def test_status_empty_extract_state_is_a_failure(layout, capsys):
+    # An emptied watermark table hid every source-freshness line and printed "all zones fresh".
+    root, zones_file = layout
+    write_publish_log(root / "marts" / "idf.duckdb", "2026-11-02 07:45:00+00")
+    write_extract_state(root / "warehouse.duckdb", "2026-11-02 08:30:00+00")
+    with duckdb.connect(str(root / "warehouse.duckdb")) as connection:
+        connection.execute("delete from raw._extract_state")
+    code, output = status(zones_file, capsys)
+    assert code == 1
+    assert "raw._extract_state is empty: run the extraction first" in output
+    assert "all zones fresh" not in output
+
+
+def test_status_skips_integer_cursor_watermark(layout, capsys):
+    # A table with an integer cursor stores its watermark as '184467', which crashed status.
+    root, zones_file = layout
+    write_publish_log(root / "marts" / "idf.duckdb", "2026-11-02 07:45:00+00")
+    with duckdb.connect(str(root / "warehouse.duckdb")) as connection:
+        connection.execute("create schema raw")
+        connection.execute(
+            "create table raw._extract_state (table_name varchar, cursor_type varchar, "
+            "watermark varchar)"
+        )
+        connection.execute(
+            "insert into raw._extract_state values "
+            "('sales_orders', 'TIMESTAMP WITH TIME ZONE', '2026-11-02 08:30:00+00'), "
+            "('stock_moves', 'BIGINT', '184467')"
+        )
+    code, output = status(zones_file, capsys)
+    assert code == 0, output
+    assert "Traceback" not in output

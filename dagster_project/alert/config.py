@@ -58,6 +58,25 @@ def default_state_path(environ: Mapping[str, str]) -> Path:
     return load_settings(dict(environ)).data_dir / STATE_FILE_NAME
 
 
+def check_receivers(path: Path, receivers: list[str]) -> None:
+    """Raise AlertConfigError naming each receiver apprise cannot send to.
+
+    One invalid receiver made every delivery fail, so the valid ones received nothing either.
+    The URL is not shown: it may carry a password.
+    """
+    import apprise
+
+    invalid = [
+        index for index, url in enumerate(receivers) if url and not apprise.Apprise().add(url)
+    ]
+    if invalid:
+        listed = ", ".join(f"receivers[{index}]" for index in invalid)
+        raise AlertConfigError(
+            f"{path}: {listed} is not a URL that apprise can send to, after ${{VARIABLE}} "
+            "expansion (for example mailtos://..., json://... or slack://...)"
+        )
+
+
 def load_alert_config(
     path: Path | None = None, environ: Mapping[str, str] | None = None
 ) -> AlertConfig:
@@ -85,16 +104,26 @@ def load_alert_config(
     raw_receivers = document.get("receivers") or []
     if not isinstance(raw_receivers, list):
         raise AlertConfigError(f"{path}: receivers must be a list of apprise URLs")
-    receivers = [
-        expand_variables(str(url), env, f"{path}: receivers[{index}]").strip()
-        for index, url in enumerate(raw_receivers)
-    ]
+    receivers = []
+    for index, url in enumerate(raw_receivers):
+        if not isinstance(url, str):
+            raise AlertConfigError(
+                f"{path}: receivers[{index}] is a {type(url).__name__}, not an apprise URL "
+                "written as text"
+            )
+        receivers.append(expand_variables(url, env, f"{path}: receivers[{index}]").strip())
+    check_receivers(path, receivers)
     try:
         reminder_interval = parse_duration(
             f"{path}: reminder_interval", setting("reminder_interval", "4h")
         )
     except ZoneConfigError as error:
         raise AlertConfigError(str(error)) from error
+    if reminder_interval <= timedelta(0):
+        raise AlertConfigError(
+            f"{path}: reminder_interval must be longer than 0, or every evaluation would send "
+            "a reminder"
+        )
     state_path = setting("state_path", "")
     return AlertConfig(
         receivers=tuple(url for url in receivers if url),

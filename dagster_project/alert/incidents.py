@@ -171,7 +171,9 @@ class IncidentStore:
         if incident["announced_at"] is None:
             return ALERT
         last_notice = datetime.fromisoformat(incident["last_notice_at"])
-        if now - last_notice >= self.reminder_interval:
+        # A notice dated in the future (a clock that was fast, then set back) would otherwise
+        # hold every reminder until the clock caught up, possibly for years.
+        if last_notice > now or now - last_notice >= self.reminder_interval:
             return REMINDER
         return None
 
@@ -210,8 +212,12 @@ class IncidentStore:
 
 
 def _claimed(incident, now: datetime) -> bool:
+    """Whether a delivery holds the incident; a claim ending past now + its length is stale."""
     claimed_until = incident["claimed_until"]
-    return claimed_until is not None and datetime.fromisoformat(claimed_until) > now
+    if claimed_until is None:
+        return False
+    end = datetime.fromisoformat(claimed_until)
+    return now < end <= now + CLAIM_DURATION
 
 
 def _count_occurrences(connection: sqlite3.Connection, incident_id: int) -> int:

@@ -19,6 +19,16 @@ def root_run_id(run_id: str, tags: Mapping[str, str]) -> str:
     return tags.get(ROOT_RUN_TAG) or run_id
 
 
+def run_asset(job_name: str, tags: Mapping[str, str]) -> str:
+    """Name a job's runs as an alerting asset, one per partition: ``job/publish_zones/idf``.
+
+    A run failure and the next success share this name, so one zone's success never resolves
+    another zone's failure, and each zone's failure is an incident of its own.
+    """
+    partition = tags.get(PARTITION_TAG)
+    return f"job/{job_name}/{partition}" if partition else f"job/{job_name}"
+
+
 def run_failure_signal(
     job_name: str,
     run_id: str,
@@ -31,7 +41,7 @@ def run_failure_signal(
     refused = MASS_DELETE_ERROR in error_text
     first_line = error_text.splitlines()[0] if error_text else "no error message recorded"
     return Signal(
-        asset=f"job/{job_name}",
+        asset=run_asset(job_name, tags),
         check=MASS_DELETE_CHECK if refused else RUN_FAILURE_CHECK,
         failing=True,
         summary="deletes refused by the mass-delete guard" if refused else "run failed",
@@ -47,7 +57,7 @@ def run_success_signals(job_name: str, run_id: str, tags: Mapping[str, str]) -> 
     """Return passing signals for every run-level check of ``job_name``."""
     return [
         Signal(
-            asset=f"job/{job_name}",
+            asset=run_asset(job_name, tags),
             check=check,
             failing=False,
             summary="run succeeded",

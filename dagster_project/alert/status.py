@@ -12,6 +12,7 @@ from dagster_project.alert.freshness import evaluate_zone_freshness
 from dagster_project.alert.messages import format_local
 from dagster_project.alert.signals import Signal, to_utc
 from dagster_project.duckdb_files import connect_duckdb
+from dagster_project.extract.columns import INTEGER_CURSOR_TYPES
 from dagster_project.zones import Zone
 
 PUBLISH_LOG_TABLE = "_publish_log"
@@ -59,10 +60,13 @@ def read_watermarks(warehouse_path: Path) -> tuple[dict[str, datetime | None], s
         return {}, f"{warehouse_path} has no {EXTRACT_STATE_TABLE}: run the extraction first"
     finally:
         connection.close()
+    if not rows:
+        return {}, f"{warehouse_path}: {EXTRACT_STATE_TABLE} is empty: run the extraction first"
     watermarks = {}
     for row in rows:
         table = _first_present(row, TABLE_NAME_COLUMNS)
-        if table is not None:
+        # An integer cursor's watermark is no time: its table has no source freshness.
+        if table is not None and row.get("cursor_type") not in INTEGER_CURSOR_TYPES:
             watermarks[str(table)] = to_utc(row.get("watermark"))
     return watermarks, None
 
