@@ -236,7 +236,7 @@ def _text(code: str, field: str, value: object) -> str:
 
 @functools.cache
 def duckdb_time_zones() -> frozenset[str]:
-    """Return the time zone names DuckDB knows, which the dbt models convert times with.
+    """Return the time zone names DuckDB accepts, which the dbt models convert times with.
 
     Python also accepts file names of its time zone database (posix/Europe/Paris, localtime)
     that DuckDB rejects, failing the dbt build for every zone.

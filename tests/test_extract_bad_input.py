@@ -192,7 +192,7 @@ def test_database_error_names_the_table(sqlite_source, tmp_path):
     assert isinstance(raised.value.__cause__, duckdb.Error)
 
 
-def test_naive_cursor_ahead_of_its_time_zone_does_not_move_watermark(postgres_source, warehouse):
+def test_naive_cursor_future_row_capped(postgres_source, warehouse):
     # Without a time zone, a naive cursor may be up to 14 hours ahead of UTC before it counts as
     # future: a row written 3 hours ahead became the watermark and hid the rows after it.
     now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)

@@ -50,7 +50,7 @@ def test_read_ahead_stops_when_consumer_stops():
     assert cursor.closed
 
 
-def test_source_lost_during_load_is_not_called_a_bad_value(tmp_path):
+def test_lost_source_named_read_failure(tmp_path):
     # DuckDB reports a failing stream as invalid input, which the loader took for a value that
     # does not fit its landing type.
     spec = parse_table("numbers", {**BUILT_IN_DEFAULTS, "cursor": None, "deletes": "none"})

@@ -44,7 +44,7 @@ def test_added_column_applied_and_reported(source, warehouse):
 
 def test_added_column_with_default_fills_landed_rows(source, warehouse):
     # Adding a column with a default does not touch updated_at, so an incremental read left the
-    # column NULL in every row landed before, while the source holds the default there.
+    # column NULL in every row landed before, while the source contains the default there.
     source.run(
         ORDERS,
         "INSERT INTO orders VALUES (1, 2, '2026-01-01T10:00Z')",

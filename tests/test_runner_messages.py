@@ -81,7 +81,7 @@ def test_zone_summary_shows_step_error():
 
 
 def test_unreadable_mart_summary_is_reported(tmp_path):
-    # A damaged mart (or one a reader holds open for writing) raised out of the summary and
+    # A damaged mart (or one a reader keeps open for writing) raised out of the summary and
     # stopped the publish runs of the zones after it.
     (tmp_path / "paca.duckdb").write_bytes(b"SQLite format 3\x00" + bytes(100))
     location, rows, published_at, error = summarize_zone("paca", tmp_path, None)

@@ -116,7 +116,7 @@ def test_status_mart_without_log_reported(layout, capsys):
 
 def test_status_unreadable_log_reported(layout, capsys):
     # A damaged block in _publish_log raised out of the command, and the zones after it were
-    # never reported. A view that fails when read stands in for the damage.
+    # never reported. A view that fails when read plays the part of the damage.
     root, zones_file = layout
     with duckdb.connect(str(root / "marts" / "idf.duckdb")) as mart:
         mart.execute("CREATE VIEW _publish_log AS SELECT error('block damaged') AS published_at")

@@ -212,7 +212,8 @@ class IncidentStore:
 
 
 def _claimed(incident, now: datetime) -> bool:
-    """Whether a delivery holds the incident; a claim ending past now + its length is stale."""
+    """Return whether a delivery has claimed the incident. A claim ending past now plus its
+    length is stale, since a clock set back left it there."""
     claimed_until = incident["claimed_until"]
     if claimed_until is None:
         return False

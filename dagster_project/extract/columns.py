@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 from dagster_project.extract.sql import quote_identifier
 
@@ -42,6 +43,9 @@ MAX_DECIMAL_PRECISION = 38
 
 TIMESTAMPTZ = "TIMESTAMP WITH TIME ZONE"
 INTEGER_CURSOR_TYPES = ("SMALLINT", "INTEGER", "BIGINT")
+# No time zone is more than 14 hours ahead of UTC, so a naive local time is at most this far
+# from the UTC time it represents.
+MAX_UTC_OFFSET = timedelta(hours=14)
 CURSOR_TYPES = (TIMESTAMPTZ, "TIMESTAMP", "DATE", *INTEGER_CURSOR_TYPES)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -40,8 +39,9 @@ SETTINGS = (
     *BUILT_IN_DEFAULTS,
 )
 
-# A longer lookback re-reads most tables in full on every run: 'cursor: null' says so plainly.
+# A longer lookback re-reads most tables in full on every run, which 'cursor: null' states plainly.
 MAX_LOOKBACK = timedelta(days=3660)
+UNIT_SECONDS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
 
 _ISO_DURATION = re.compile(
     r"^P(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?"
@@ -120,28 +120,26 @@ def parse_lookback(table: str, value: object) -> timedelta:
             raise DeclarationError(
                 f"table {table!r}: lookback {value!r} must be a finite number of seconds, 0 or more"
             )
-        return _bounded_lookback(table, value, lambda: timedelta(seconds=value))
-    match = _ISO_DURATION.match(str(value)) if value else None
-    if not match or str(value) in ("P", "PT"):
-        raise DeclarationError(
-            f"table {table!r}: lookback {value!r} is invalid; use seconds (600) or an "
-            "ISO 8601 duration (PT10M, P1D)"
+        seconds = float(value)
+    else:
+        match = _ISO_DURATION.match(str(value)) if value else None
+        if not match or str(value) in ("P", "PT"):
+            raise DeclarationError(
+                f"table {table!r}: lookback {value!r} is invalid; use seconds (600) or an "
+                "ISO 8601 duration (PT10M, P1D)"
+            )
+        seconds = sum(
+            float(amount) * UNIT_SECONDS[unit]
+            for unit, amount in match.groupdict().items()
+            if amount
         )
-    parts = {unit: float(amount) for unit, amount in match.groupdict().items() if amount}
-    return _bounded_lookback(table, value, lambda: timedelta(**parts))
-
-
-def _bounded_lookback(table: str, value: object, build: Callable[[], timedelta]) -> timedelta:
-    try:
-        lookback = build()
-    except OverflowError:
-        lookback = MAX_LOOKBACK + timedelta(days=1)
-    if lookback > MAX_LOOKBACK:
+    # Compared in seconds first: a timedelta of 1e20 seconds would overflow.
+    if seconds > MAX_LOOKBACK.total_seconds():
         raise DeclarationError(
             f"table {table!r}: lookback {value!r} is longer than {MAX_LOOKBACK.days} days; "
             "for a table that needs more, set 'cursor: null' to read it in full on every run"
         )
-    return lookback
+    return timedelta(seconds=seconds)
 
 
 def _choice(table: str, setting: str, value: object, allowed: tuple[str, ...]) -> str:

@@ -11,7 +11,13 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from dagster_project.extract.columns import CURSOR_TYPES, LOADED_AT, TIMESTAMPTZ, SourceColumn
+from dagster_project.extract.columns import (
+    CURSOR_TYPES,
+    LOADED_AT,
+    MAX_UTC_OFFSET,
+    TIMESTAMPTZ,
+    SourceColumn,
+)
 from dagster_project.extract.declaration import RESERVED_PREFIX, DeclarationError, TableSpec
 from dagster_project.extract.loader import DuckDBLoader, LoadError, WarehouseLoader
 from dagster_project.extract.loader_postgres import PostgresLoader
@@ -122,9 +128,8 @@ def cursor_column(spec: TableSpec, columns: list[SourceColumn]) -> SourceColumn:
     return next(column for column in columns if column.name == spec.cursor)
 
 
-# A naive timestamp cursor may be written in any local time. No time zone is more than 14 hours
-# ahead of UTC, so a naive value past UTC now + 14 h is in the future wherever it was written.
-NAIVE_CLOCK_MARGIN = timedelta(hours=14)
+# A naive timestamp cursor may be written in any local time, so a naive value past UTC now plus
+# MAX_UTC_OFFSET is in the future wherever it was written.
 
 
 def cursor_ceiling(
@@ -144,14 +149,14 @@ def cursor_ceiling(
     if cursor.landing_type == "TIMESTAMP":
         if time_zone:
             return now.astimezone(ZoneInfo(time_zone)).replace(tzinfo=None).isoformat()
-        return (now.replace(tzinfo=None) + NAIVE_CLOCK_MARGIN).isoformat()
+        return (now.replace(tzinfo=None) + MAX_UTC_OFFSET).isoformat()
     if cursor.landing_type == "DATE":
-        return (now + NAIVE_CLOCK_MARGIN).date().isoformat()
+        return (now + MAX_UTC_OFFSET).date().isoformat()
     return None
 
 
 # Smallest value of a PostgreSQL bigint, the widest integer cursor.
-SMALLEST_INTEGER_CURSOR = -(2**63)
+MIN_INTEGER_CURSOR = -(2**63)
 
 
 def lower_bound(watermark: object | None, lookback: timedelta) -> object | None:
@@ -170,7 +175,7 @@ def lower_bound(watermark: object | None, lookback: timedelta) -> object | None:
     except OverflowError:
         return None
     bound = int(watermark) - int(lookback.total_seconds())
-    return bound if bound >= SMALLEST_INTEGER_CURSOR else None
+    return bound if bound >= MIN_INTEGER_CURSOR else None
 
 
 def open_loader(connection) -> WarehouseLoader:

@@ -30,9 +30,9 @@ class SchemaPlan:
 
     @property
     def needs_full_read(self) -> bool:
-        """Whether rows outside the cursor's reach hold values the landing table lacks.
+        """Return whether rows outside the cursor's reach contain values the landing table lacks.
 
-        An added column is NULL in every landed row, while the source may hold a default or
+        An added column is NULL in every landed row, while the source may contain a default or
         backfilled values there. A column widened to VARCHAR keeps DuckDB's text of the old
         type ('[1, 2]') in landed rows, while the source's text differs ('{1,2}'). Reading every
         row once brings both level; the merge rewrites only the rows that differ.

@@ -325,18 +325,17 @@ def read_passed_audit(candidate: Path) -> dict:
         )
     try:
         record = json.loads(record_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        record = f"unreadable JSON ({error})"
-    missing = (
-        sorted(PUBLISHED_RECORD_KEYS - set(record))
-        if isinstance(record, dict)
-        else [f"everything: {record}"[:200]]
-    )
-    if missing:
+        if not isinstance(record, dict):
+            raise ValueError(f"a JSON {type(record).__name__}, not an object")
+        missing = sorted(PUBLISHED_RECORD_KEYS - set(record))
+        if missing:
+            raise ValueError(f"missing {', '.join(missing)}")
+    except ValueError as error:
+        # json.JSONDecodeError and UnicodeDecodeError are ValueErrors too.
         raise CandidateError(
-            f"the audit record {record_path} is damaged (missing {', '.join(missing)}); "
-            "materialize zone_candidate for this zone again"
-        )
+            f"the audit record {record_path} is damaged ({error}); materialize zone_candidate "
+            "for this zone again"
+        ) from error
     if not record["passed"]:
         raise CandidateError(
             f"candidate {candidate} failed its audit (run {record['run_id']}): "

@@ -15,11 +15,7 @@
     project are dropped. Other commands (test, seed, docs) record nothing.
 #}
 {% macro build_outcome_state() -%}
-    {{ return(api.Relation.create(
-        database=target.database,
-        schema='test_state',
-        identifier='build_outcome',
-    )) }}
+    {{ return(state_relation('build_outcome')) }}
 {%- endmacro %}
 
 {% macro records_build_outcome() -%}

@@ -76,12 +76,17 @@
     ) }}
 {%- endmacro %}
 
-{% macro key_test_state() -%}
+{# A table of schema test_state, where the dbt hooks record what they saw. #}
+{% macro state_relation(identifier) -%}
     {{ return(api.Relation.create(
         database=target.database,
         schema='test_state',
-        identifier='key_test_passes',
+        identifier=identifier,
     )) }}
+{%- endmacro %}
+
+{% macro key_test_state() -%}
+    {{ return(state_relation('key_test_passes')) }}
 {%- endmacro %}
 
 {#

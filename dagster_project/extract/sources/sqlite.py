@@ -10,7 +10,7 @@ import adbc_driver_sqlite.dbapi as adbc_sqlite
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dagster_project.extract.columns import SourceColumn, sqlite_column
+from dagster_project.extract.columns import MAX_UTC_OFFSET, SourceColumn, sqlite_column
 from dagster_project.extract.declaration import TableSpec
 from dagster_project.extract.sources import SQLITE_PREFIX, CursorFilter, SourceError
 from dagster_project.extract.sources.base import AdbcSource
@@ -93,8 +93,6 @@ def _without_sentinel(reader: pa.RecordBatchReader, cursor) -> Iterator[pa.Recor
 # Text below this sorts before every digit, as ' 2026-01-05' does. It is '/', not '0', because
 # SQLite compares a column of numeric affinity with '0' as with the number 0.
 BEFORE_DIGITS = "'/'"
-# No time zone is more than 14 hours ahead of UTC.
-LARGEST_OFFSET = timedelta(hours=14)
 
 
 def _where_clause(cursor_filter: CursorFilter | None) -> str:
@@ -137,7 +135,7 @@ def _timestamp_condition(column: str, bound: datetime, naive: bool) -> str:
     moment = f"strftime('%Y-%m-%d %H:%M:%f', {column})"
     after = f"{moment} >= {quote_literal(_millisecond_text(floored))} OR {moment} IS NULL"
     if naive:
-        earliest = quote_literal(_millisecond_text(floored - LARGEST_OFFSET))
+        earliest = quote_literal(_millisecond_text(floored - MAX_UTC_OFFSET))
         after += f" OR (substr({column}, -6, 1) IN ('+', '-') AND {moment} >= {earliest})"
     # strftime() hides the column from any index, so a plain text comparison on the date comes
     # first and lets SQLite search an index on the cursor. Stored text starts with the local
