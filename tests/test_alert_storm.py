@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from alert_receivers import SmtpReceiver, WebhookReceiver
 
-from dagster_project.alert.dispatch import AlertDispatcher, AppriseSender
+from dagster_project.alert.dispatch import AlertDispatcher, AppriseSender, DispatchReport
 from dagster_project.alert.incidents import IncidentStore
 from dagster_project.alert.run_signals import run_failure_signal, run_success_signals
 from dagster_project.zones import load_zones
@@ -45,7 +45,7 @@ def make_dispatcher(tmp_path, receivers: list[str], clock: Clock) -> AlertDispat
         store=IncidentStore(tmp_path / "state.sqlite", reminder_interval=timedelta(hours=4)),
         zones=load_zones(),
         ui_base_url="http://127.0.0.1:3000",
-        send=AppriseSender(receivers),
+        sender=AppriseSender(receivers),
         clock=clock,
     )
 
@@ -54,6 +54,25 @@ def failed_attempt(root: str, attempt: int):
     run_id = root if attempt == 0 else f"{root}-retry{attempt}"
     tags = {} if attempt == 0 else {"dagster/root_run_id": root}
     return run_failure_signal("refresh", run_id, tags, ["DuckDBError: disk full"])
+
+
+def fail_twice_with_receiver_up(
+    dispatcher: AlertDispatcher,
+    clock: Clock,
+    receiver: WebhookReceiver,
+    step: timedelta,
+    first_run: int,
+) -> DispatchReport:
+    """Start ``receiver``, handle two failed runs ``step`` apart, return the first one's report."""
+    receiver.start()
+    try:
+        clock.now += step
+        report = dispatcher.handle([failed_attempt(f"run{first_run}", 0)])
+        clock.now += step
+        dispatcher.handle([failed_attempt(f"run{first_run + 1}", 0)])
+    finally:
+        receiver.stop()
+    return report
 
 
 def test_five_hour_incident_sends_three_messages(tmp_path, smtp, webhook):
@@ -97,14 +116,7 @@ def test_failed_delivery_retried_until_received(tmp_path):
     assert len(second.failed) == 1
     assert dispatcher.store.open_incidents()[0]["announced_at"] is None
 
-    receiver.start()
-    try:
-        clock.now += timedelta(minutes=30)
-        third = dispatcher.handle([failed_attempt("run2", 0)])
-        clock.now += timedelta(minutes=30)
-        dispatcher.handle([failed_attempt("run3", 0)])
-    finally:
-        receiver.stop()
+    third = fail_twice_with_receiver_up(dispatcher, clock, receiver, timedelta(minutes=30), 2)
     assert [notice.kind for notice in third.delivered] == ["alert"]
     assert len(receiver.bodies) == 1
     assert "Occurrences: 3" in receiver.bodies[0]["message"]
@@ -179,3 +191,42 @@ def test_clock_set_back_does_not_hold_reminders(tmp_path, webhook):
     dispatcher.handle([failed_attempt("run1", 0)])
     assert len(webhook.titles) == 2
     assert "STILL FAILING" in webhook.titles[1]
+
+
+def test_retry_skips_receivers_that_accepted(tmp_path, smtp):
+    # A notice counted as sent only when every receiver accepted it, so while the web hook was
+    # down the e-mail receiver got the same alert again at every evaluation.
+    hook = WebhookReceiver()
+    clock = Clock(START)
+    dispatcher = make_dispatcher(tmp_path, [smtp.url, hook.url], clock)
+    for run in range(3):
+        clock.now = START + timedelta(minutes=10 * run)
+        report = dispatcher.handle([failed_attempt(f"run{run}", 0)])
+        assert [notice.kind for notice in report.failed] == ["alert"]
+    assert len(smtp.messages) == 1
+    assert dispatcher.store.open_incidents()[0]["announced_at"] is None
+
+    report = fail_twice_with_receiver_up(dispatcher, clock, hook, timedelta(minutes=10), 3)
+    assert [notice.kind for notice in report.delivered] == ["alert"]
+    assert len(smtp.messages) == 1
+    assert len(hook.bodies) == 1
+    assert "Occurrences: 4" in hook.bodies[0]["message"]
+    assert dispatcher.store.open_incidents()[0]["announced_at"] is not None
+
+
+def test_partly_delivered_alert_gets_resolution(tmp_path, smtp):
+    # The incident clears while the web hook is still down. The e-mail receiver got the alert,
+    # so it gets the resolution too, unlike an incident that no receiver was told about.
+    hook = WebhookReceiver()
+    dispatcher = make_dispatcher(tmp_path, [smtp.url, hook.url], Clock(START))
+    dispatcher.handle([failed_attempt("run0", 0)])
+    hook.start()
+    try:
+        report = dispatcher.handle(run_success_signals("refresh", "run1", {}))
+    finally:
+        hook.stop()
+    assert [notice.kind for notice in report.delivered] == ["resolution"]
+    assert len(smtp.messages) == 2
+    assert "RESOLVED" in smtp.messages[1]
+    assert len(hook.bodies) == 1
+    assert dispatcher.store.open_incidents() == []

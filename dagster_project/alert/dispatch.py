@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -22,15 +23,17 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class AppriseSender:
-    """Send one message to every receiver URL; succeed only when all of them accepted it.
+def receiver_key(url: str) -> str:
+    """Name a receiver in the incident state without storing its URL, which may hold a password."""
+    return hashlib.sha256(url.encode()).hexdigest()[:16]
 
-    NOTE: with several receivers, one that is down makes the whole notice fail, and the retry
-    sends it again to the receivers that had already accepted it.
-    """
+
+class AppriseSender:
+    """Send a message to each receiver URL on its own and report which receivers accepted it."""
 
     def __init__(self, receivers: Sequence[str]):
         self.receivers = tuple(receivers)
+        self.keys = frozenset(receiver_key(url) for url in self.receivers)
 
     def describe(self) -> list[str]:
         """Return the receiver URLs with passwords and tokens masked, for logs."""
@@ -39,17 +42,25 @@ class AppriseSender:
             notifier.add(url)
         return notifier.urls(privacy=True)
 
-    def __call__(self, title: str, body: str) -> bool:
+    def __call__(self, title: str, body: str, skip: Collection[str] = frozenset()) -> set[str]:
+        """Send to every receiver whose key is not in ``skip``; return the keys that accepted."""
         if not self.receivers:
             logger.warning("no alert receiver configured; alert only logged: %s\n%s", title, body)
-            return True
-        notifier = apprise.Apprise()
+            return set()
+        accepted = set()
         for index, url in enumerate(self.receivers):
+            key = receiver_key(url)
+            if key in skip or key in accepted:
+                continue
+            notifier = apprise.Apprise()
             if not notifier.add(url):
                 # The URL itself is not logged: it may carry a password.
                 logger.error("alert receivers[%d] is not a valid apprise URL", index)
-                return False
-        return bool(notifier.notify(title=title, body=body))
+            elif notifier.notify(title=title, body=body):
+                accepted.add(key)
+            else:
+                logger.error("alert receivers[%d] did not accept the notice", index)
+        return accepted
 
 
 @dataclass
@@ -68,13 +79,13 @@ class AlertDispatcher:
         store: IncidentStore,
         zones: Iterable[Zone],
         ui_base_url: str,
-        send: Callable[[str, str], bool],
+        sender: AppriseSender,
         clock: Callable[[], datetime] = utc_now,
     ):
         self.store = store
         self.zones: Mapping[str, Zone] = {zone.code: zone for zone in zones}
         self.ui_base_url = ui_base_url
-        self.send = send
+        self.sender = sender
         self.clock = clock
 
     @classmethod
@@ -85,12 +96,13 @@ class AlertDispatcher:
             store=IncidentStore(config.state_path, config.reminder_interval),
             zones=zones,
             ui_base_url=config.dagster_ui_url,
-            send=AppriseSender(config.receivers),
+            sender=AppriseSender(config.receivers),
             clock=clock,
         )
 
     def handle(self, signals: Iterable[Signal]) -> DispatchReport:
-        """Record each signal; deliver the notices due, marking each sent only on success."""
+        """Record each signal and deliver the notices due. A notice counts as sent once every
+        receiver accepted it; until then each retry goes only to the receivers still missing."""
         report = DispatchReport()
         for signal in signals:
             notice = self.store.record(signal, self.clock())
@@ -98,20 +110,24 @@ class AlertDispatcher:
                 continue
             title, body = compose(notice, self.zones, self.ui_base_url)
             try:
-                delivered = self.send(title, body)
+                accepted = self.sender(title, body, skip=notice.delivered_to)
             except Exception:
                 logger.exception("alert delivery raised for %s %s", *signal.key)
-                delivered = False
-            if delivered:
+                accepted = set()
+            missing = self.sender.keys - notice.delivered_to - accepted
+            if not missing:
                 self.store.mark_delivered(notice, self.clock())
                 report.delivered.append(notice)
                 logger.info("sent %s for %s %s", notice.kind, *signal.key)
             else:
-                self.store.release(notice)
+                self.store.release(notice, self.clock(), accepted)
                 report.failed.append(notice)
                 logger.error(
-                    "delivery of %s for %s %s failed; retried on the next evaluation",
+                    "delivery of %s for %s %s failed for %d of %d receivers; retried to those "
+                    "on the next evaluation",
                     notice.kind,
                     *signal.key,
+                    len(missing),
+                    len(self.sender.keys),
                 )
         return report

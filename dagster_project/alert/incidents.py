@@ -2,15 +2,16 @@
 
 An incident is keyed by (asset, check). Its life: opened by the first failing signal, announced
 once, reminded at most once per reminder interval, resolved once when a passing signal arrives.
-A notice is recorded as sent only after delivery succeeded, so a failed delivery is retried on
-the next evaluation. While one evaluation delivers, a short claim keeps a concurrent one (two
-sensors, or a retried tick) from sending the same notice.
+A notice is recorded as sent only once every receiver accepted it, so a failed delivery is retried
+on the next evaluation. Each receiver that accepted it is recorded too, and a retry goes only to
+the others. While one evaluation delivers, a short claim keeps a concurrent one (two sensors, or
+a retried tick) from sending the same notice.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,18 +51,31 @@ create table if not exists occurrences (
     seen_at text not null,
     primary key (incident_id, occurrence)
 );
+create table if not exists receiver_deliveries (
+    incident_id integer not null references incidents (incident_id),
+    notice text not null,
+    receiver text not null,
+    delivered_at text not null,
+    primary key (incident_id, notice, receiver)
+);
 """
 
 
 @dataclass(frozen=True)
 class Notice:
-    """A message to deliver about one incident; ``kind`` is alert, reminder or resolution."""
+    """A message to deliver about one incident; ``kind`` is alert, reminder or resolution.
+
+    ``key`` identifies this notice among the incident's notices: its kind and the date of the
+    notice before it. ``delivered_to`` contains the receivers that already accepted it.
+    """
 
     kind: str
     incident_id: int
     signal: Signal
     opened_at: datetime
     occurrences: int
+    key: str = ""
+    delivered_to: frozenset[str] = frozenset()
 
 
 class IncidentStore:
@@ -105,9 +119,11 @@ class IncidentStore:
                 kind = self._failure_notice_kind(incident, now)
             elif incident is None:
                 return None
-            elif incident["announced_at"] is None:
-                # Cleared before any delivery succeeded: nobody was told, so nobody is told
-                # it is over either.
+            elif incident["announced_at"] is None and not _delivered_to_any(
+                connection, incident["incident_id"]
+            ):
+                # Cleared before any receiver accepted the alert, so no receiver gets a
+                # resolution either.
                 self._resolve(connection, incident["incident_id"], now)
                 return None
             else:
@@ -118,12 +134,15 @@ class IncidentStore:
                 "update incidents set claimed_until = ? where incident_id = ?",
                 ((now + CLAIM_DURATION).isoformat(), incident["incident_id"]),
             )
+            key = f"{kind} after {incident['last_notice_at'] or 'none'}"
             return Notice(
                 kind=kind,
                 incident_id=incident["incident_id"],
                 signal=signal,
                 opened_at=datetime.fromisoformat(incident["opened_at"]),
                 occurrences=_count_occurrences(connection, incident["incident_id"]),
+                key=key,
+                delivered_to=_receivers_of(connection, incident["incident_id"], key),
             )
 
     def _record_failure(self, connection, incident, signal: Signal, now: datetime):
@@ -178,8 +197,12 @@ class IncidentStore:
         return None
 
     def mark_delivered(self, notice: Notice, now: datetime) -> None:
-        """Record that ``notice`` reached its receivers and release the claim."""
+        """Record that ``notice`` reached all its receivers and release the claim."""
         with self._transaction() as connection:
+            connection.execute(
+                "delete from receiver_deliveries where incident_id = ? and notice = ?",
+                (notice.incident_id, notice.key),
+            )
             if notice.kind == RESOLUTION:
                 self._resolve(connection, notice.incident_id, now)
                 return
@@ -189,9 +212,18 @@ class IncidentStore:
                 (now.isoformat(), now.isoformat(), notice.incident_id),
             )
 
-    def release(self, notice: Notice) -> None:
-        """Drop the claim after a failed delivery, so the next evaluation tries again."""
+    def release(self, notice: Notice, now: datetime, accepted_by: Iterable[str] = ()) -> None:
+        """Drop the claim after a failed delivery, so the next evaluation tries again, and record
+        the receivers that accepted ``notice`` this time, so that they do not receive it again."""
         with self._transaction() as connection:
+            connection.executemany(
+                "insert or ignore into receiver_deliveries "
+                "(incident_id, notice, receiver, delivered_at) values (?, ?, ?, ?)",
+                [
+                    (notice.incident_id, notice.key, receiver, now.isoformat())
+                    for receiver in accepted_by
+                ],
+            )
             connection.execute(
                 "update incidents set claimed_until = null where incident_id = ?",
                 (notice.incident_id,),
@@ -209,6 +241,7 @@ class IncidentStore:
             "update incidents set resolved_at = ?, claimed_until = null where incident_id = ?",
             (now.isoformat(), incident_id),
         )
+        connection.execute("delete from receiver_deliveries where incident_id = ?", (incident_id,))
 
 
 def _claimed(incident, now: datetime) -> bool:
@@ -219,6 +252,21 @@ def _claimed(incident, now: datetime) -> bool:
         return False
     end = datetime.fromisoformat(claimed_until)
     return now < end <= now + CLAIM_DURATION
+
+
+def _receivers_of(connection: sqlite3.Connection, incident_id: int, notice: str) -> frozenset[str]:
+    rows = connection.execute(
+        "select receiver from receiver_deliveries where incident_id = ? and notice = ?",
+        (incident_id, notice),
+    ).fetchall()
+    return frozenset(row[0] for row in rows)
+
+
+def _delivered_to_any(connection: sqlite3.Connection, incident_id: int) -> bool:
+    row = connection.execute(
+        "select 1 from receiver_deliveries where incident_id = ? limit 1", (incident_id,)
+    ).fetchone()
+    return row is not None
 
 
 def _count_occurrences(connection: sqlite3.Connection, incident_id: int) -> int:
