@@ -11,6 +11,8 @@ import duckdb
 import psycopg
 import pytest
 
+from dagster_project.transform.environment import MACROS_DIGEST_VARIABLE
+
 SELECTION = [
     "--select",
     "+stg_base_operation__sales_order_lines",
@@ -36,15 +38,25 @@ def warehouse(tmp_path):
     return path
 
 
-def build(path, work_dir, *arguments: str):
+def build(path, work_dir, *arguments: str, env: dict[str, str] | None = None):
     return raw.run_dbt(
-        ["build", *SELECTION, *arguments], raw.dbt_env(warehouse_path=path), work_dir
+        ["build", *SELECTION, *arguments],
+        raw.dbt_env(warehouse_path=path) | (env or {}),
+        work_dir,
     )
 
 
 def execute(path, sql: str) -> list[tuple]:
     with duckdb.connect(str(path)) as connection:
         return connection.execute(sql).fetchall()
+
+
+def restore_passes(path, rows: list[tuple]) -> None:
+    """Replace the recorded key test passes with ``rows``."""
+    with duckdb.connect(str(path)) as connection:
+        connection.execute(f"delete from {STATE_TABLE}")
+        placeholders = ", ".join("?" * len(rows[0]))
+        connection.executemany(f"insert into {STATE_TABLE} values ({placeholders})", rows)
 
 
 def recorded_pass(path) -> datetime:
@@ -75,13 +87,18 @@ def test_old_rows_read_again_when_due(warehouse, tmp_path):
     with duckdb.connect(str(warehouse)) as connection:
         raw.write_duckdb(connection, {"sales_order_lines": [line_row(raw.LOADED_AT)]})
     assert build(warehouse, tmp_path).returncode == 0
-    # Each of these makes the test read the whole table again.
+    passes = execute(warehouse, f"select * from {STATE_TABLE}")
+    # Each of these makes the test read the whole table again. Each case starts from the passes
+    # recorded above: a failed test keeps the pass it had, which would carry a case over.
+    other_macros = {MACROS_DIGEST_VARIABLE: "digest of edited macros"}
     cases = {
-        "full refresh": ([], ["--full-refresh"]),
-        "project changed": ([f"update {STATE_TABLE} set project_digest = 'other'"], []),
+        "full refresh": ([], ["--full-refresh"], {}),
+        "project changed": ([f"update {STATE_TABLE} set project_digest = 'other'"], [], {}),
+        "macro changed": ([], [], other_macros),
         "full pass 25 hours old": (
             [f"update {STATE_TABLE} set last_full_pass_at = now() - interval '25 hours'"],
             [],
+            {},
         ),
         "dates in the future": (
             [
@@ -89,13 +106,15 @@ def test_old_rows_read_again_when_due(warehouse, tmp_path):
                 "last_full_pass_at = now() + interval '30 days'"
             ],
             [],
+            {},
         ),
-        "no recorded pass": ([f"delete from {STATE_TABLE}"], []),
+        "no recorded pass": ([f"delete from {STATE_TABLE}"], [], {}),
     }
-    for case, (statements, arguments) in cases.items():
+    for case, (statements, arguments, env) in cases.items():
+        restore_passes(warehouse, passes)
         for statement in statements:
             execute(warehouse, statement)
-        result = build(warehouse, tmp_path, *arguments)
+        result = build(warehouse, tmp_path, *arguments, env=env)
         assert f"FAIL 1 {TEST_NAME}" in result.stdout, case
 
 

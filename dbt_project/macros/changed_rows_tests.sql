@@ -16,16 +16,12 @@
 
     The whole table is read again when the test has no recorded pass, the
     last pass that read the whole table is older than 24 hours, a recorded
-    date is later than the build's start, any model, test, seed, snapshot or
-    source changed since (dbt's checksums), the test has a where, limit or
-    threshold config, or the build runs with --full-refresh. The passes are
-    recorded in the warehouse by record_key_test_passes, an on-run-end hook:
-    a failed or skipped test keeps its previous pass, so the rows of a
-    failed build are tested again.
-
-    NOTE: dbt's checksums do not cover macros. After changing a macro that
-    a tested model or this test uses, delete the rows of
-    test_state.key_test_passes so that each test reads its whole table.
+    date is later than the build's start, any model, test, seed, snapshot,
+    source or macro changed since (see project_digest), the test has a
+    where, limit or threshold config, or the build runs with --full-refresh.
+    The passes are recorded in the warehouse by record_key_test_passes, an
+    on-run-end hook: a failed or skipped test keeps its previous pass, so
+    the rows of a failed build are tested again.
 #}
 {% test unique_in_changed_rows(model, columns) %}
     {%- set key = columns | join(', ') -%}
@@ -90,11 +86,17 @@
 {%- endmacro %}
 
 {#
-    Digest of dbt's checksum of every model, test, seed, snapshot and source:
-    a change to any of them makes each key test read its whole table again.
+    Digest of dbt's checksum of every model, test, seed, snapshot and source,
+    and of the macro files: a change to any of them makes each key test read
+    its whole table again. dbt's checksums do not cover macros, so the
+    Dagster project passes a digest of the macro files in
+    ZONE_MARTS_DBT_MACROS_DIGEST. A dbt run started without it records an
+    empty digest, which makes the next run with it read whole tables.
 #}
 {% macro project_digest() -%}
-    {%- set parts = [] -%}
+    {%- set parts = [
+        'macros=' ~ env_var('ZONE_MARTS_DBT_MACROS_DIGEST', '')
+    ] -%}
     {%- for node in graph.nodes.values() | sort(attribute='unique_id') -%}
         {%- do parts.append(node.unique_id ~ '=' ~ node.checksum.checksum) -%}
     {%- endfor -%}
