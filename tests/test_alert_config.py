@@ -48,6 +48,7 @@ def test_secret_that_breaks_the_url_is_named(tmp_path):
         ("receivers:\n  - {url: json://127.0.0.1:9/h}\n", "receivers.0. is a dict, not an apprise"),
         ("receivers:\n  - foo://nowhere\n", "receivers.0. is not a URL that apprise"),
         ("reminder_interval: 0m\n", "reminder_interval must be longer than 0"),
+        *[(f"group_above: {value}\n", "group_above=") for value in ("0", "-2", "2.5", "''")],
     ],
 )
 def test_invalid_alert_setting_is_named(tmp_path, text, message):
@@ -66,6 +67,11 @@ def test_empty_receivers_skipped(tmp_path):
     config = load_alert_config(None, {"ZONE_MARTS_DATA_DIR": str(tmp_path)})
     assert config.receivers == ()
     assert config.state_path == tmp_path / "alert_state.sqlite"
+
+
+def test_group_above_read(tmp_path):
+    assert load_alert_config(write_config(tmp_path, "group_above: 10\n"), {}).group_above == 10
+    assert load_alert_config(write_config(tmp_path, "{}\n"), {}).group_above == 3
 
 
 def test_invalid_reminder_interval_rejected(tmp_path):

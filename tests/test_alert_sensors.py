@@ -129,16 +129,22 @@ def test_freshness_sensor_reads_watermark(tmp_path, webhook, zones):
     saturday = datetime(2026, 3, 7, 12, 0, tzinfo=UTC)
     monday_late = datetime(2026, 3, 9, 10, 0, tzinfo=UTC)
 
+    alert = "FAILED: data_freshness[idf] on base_operation/sales_orders (idf)"
+
+    def sales_alerts() -> int:
+        # Many notices due at once come in one message, whose body lists each title.
+        return sum(body["message"].count(alert) for body in webhook.bodies) + sum(
+            title.endswith(alert) for title in webhook.titles
+        )
+
     quiet = sensors_by_name(tmp_path, webhook, zones, now=saturday)["alert_on_stale_data"]
     quiet(dg.build_sensor_context(instance=instance))
-    sales_alerts_on_saturday = [t for t in webhook.titles if "sales_orders" in t]
+    sales_alerts_on_saturday = sales_alerts()
     late = sensors_by_name(tmp_path, webhook, zones, now=monday_late)["alert_on_stale_data"]
     late(dg.build_sensor_context(instance=instance))
 
-    assert sales_alerts_on_saturday == []
-    assert [t for t in webhook.titles if "sales_orders" in t] == [
-        "[zone-marts] FAILED: data_freshness[idf] on base_operation/sales_orders (idf)"
-    ]
+    assert sales_alerts_on_saturday == 0
+    assert sales_alerts() == 1
 
 
 def test_heartbeat_sensor_alerts_without_runs(tmp_path, webhook, zones):

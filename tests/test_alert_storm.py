@@ -11,6 +11,7 @@ from alert_receivers import SmtpReceiver, WebhookReceiver
 from dagster_project.alert.dispatch import AlertDispatcher, AppriseSender, DispatchReport
 from dagster_project.alert.incidents import IncidentStore
 from dagster_project.alert.run_signals import run_failure_signal, run_success_signals
+from dagster_project.alert.signals import Signal
 from dagster_project.zones import load_zones
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -216,7 +217,7 @@ def test_retry_skips_receivers_that_accepted(tmp_path, smtp):
 
 def test_partly_delivered_alert_gets_resolution(tmp_path, smtp):
     # The incident clears while the web hook is still down. The e-mail receiver got the alert,
-    # so it gets the resolution too, unlike an incident that no receiver was told about.
+    # so it gets the resolution too, unlike an incident that no receiver got.
     hook = WebhookReceiver()
     dispatcher = make_dispatcher(tmp_path, [smtp.url, hook.url], Clock(START))
     dispatcher.handle([failed_attempt("run0", 0)])
@@ -230,3 +231,46 @@ def test_partly_delivered_alert_gets_resolution(tmp_path, smtp):
     assert "RESOLVED" in smtp.messages[1]
     assert len(hook.bodies) == 1
     assert dispatcher.store.open_incidents() == []
+
+
+def stale_signals(failing: bool) -> list[Signal]:
+    """One data freshness signal per zone, as an outage of the source makes them all fail."""
+    return [
+        Signal(
+            asset="base_operation/sales_orders",
+            check=f"data_freshness[{zone.code}]",
+            failing=failing,
+            summary="no source change since the deadline" if failing else "fresh",
+            zone=zone.code,
+            observed="last change 6 h ago" if failing else "last change 1 min ago",
+            expected="a change before 10:00",
+        )
+        for zone in load_zones()
+    ]
+
+
+def test_outage_sends_one_grouped_message(tmp_path, webhook):
+    clock = Clock(START)
+    dispatcher = make_dispatcher(tmp_path, [webhook.url], clock)
+    failed = dispatcher.handle(stale_signals(failing=True))
+    zones = load_zones()
+    assert len(failed.delivered) == len(zones)
+    assert len(webhook.titles) == 1
+    assert webhook.titles[0] == f"[zone-marts] {len(zones)} incidents: {len(zones)} FAILED"
+    for zone in zones:
+        assert f"FAILED: data_freshness[{zone.code}]" in webhook.bodies[0]["message"]
+    assert all(row["announced_at"] for row in dispatcher.store.open_incidents())
+
+    clock.now += timedelta(hours=1)
+    resolved = dispatcher.handle(stale_signals(failing=False))
+    assert len(resolved.delivered) == len(zones)
+    assert len(webhook.titles) == 2
+    assert webhook.titles[1] == f"[zone-marts] {len(zones)} incidents: {len(zones)} RESOLVED"
+    assert dispatcher.store.open_incidents() == []
+
+
+def test_few_notices_sent_one_by_one(tmp_path, webhook):
+    dispatcher = make_dispatcher(tmp_path, [webhook.url], Clock(START))
+    dispatcher.handle(stale_signals(failing=True)[:3])
+    assert len(webhook.titles) == 3
+    assert all(title.startswith("[zone-marts] FAILED: ") for title in webhook.titles)

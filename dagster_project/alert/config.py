@@ -17,6 +17,8 @@ from dagster_project.zones import ZoneConfigError, parse_duration
 DEFAULT_ALERTS_FILE = Path(__file__).resolve().parent / "alerts.yml"
 ALERTS_FILE_VARIABLE = "ZONE_MARTS_ALERTS_FILE"
 STATE_FILE_NAME = "alert_state.sqlite"
+# More notices than this, due in one evaluation, go out as one message.
+DEFAULT_GROUP_ABOVE = 3
 
 # ${NAME} or ${NAME:-default}; NAME follows the shell's rules for variable names.
 VARIABLE_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -32,6 +34,7 @@ class AlertConfig:
     dagster_ui_url: str
     reminder_interval: timedelta
     state_path: Path
+    group_above: int = DEFAULT_GROUP_ABOVE
 
 
 def expand_variables(text: str, environ: Mapping[str, str], where: str) -> str:
@@ -124,10 +127,17 @@ def load_alert_config(
             f"{path}: reminder_interval must be longer than 0, or every evaluation would send "
             "a reminder"
         )
+    group_above = setting("group_above", str(DEFAULT_GROUP_ABOVE))
+    if not group_above.strip().isdigit() or int(group_above) < 1:
+        raise AlertConfigError(
+            f"{path}: group_above={group_above!r} is not a whole number of at least 1 (the "
+            "number of notices due at once above which they go out as one message)"
+        )
     state_path = setting("state_path", "")
     return AlertConfig(
         receivers=tuple(url for url in receivers if url),
         dagster_ui_url=setting("dagster_ui_url", "http://127.0.0.1:3000").rstrip("/"),
         reminder_interval=reminder_interval,
         state_path=Path(state_path) if state_path else default_state_path(env),
+        group_above=int(group_above),
     )

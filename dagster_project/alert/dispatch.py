@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 import apprise
 
-from dagster_project.alert.config import AlertConfig
+from dagster_project.alert.config import DEFAULT_GROUP_ABOVE, AlertConfig
 from dagster_project.alert.incidents import IncidentStore, Notice
-from dagster_project.alert.messages import compose
+from dagster_project.alert.messages import compose, compose_digest
 from dagster_project.alert.signals import Signal
 from dagster_project.zones import Zone
 
@@ -81,12 +81,14 @@ class AlertDispatcher:
         ui_base_url: str,
         sender: AppriseSender,
         clock: Callable[[], datetime] = utc_now,
+        group_above: int = DEFAULT_GROUP_ABOVE,
     ):
         self.store = store
         self.zones: Mapping[str, Zone] = {zone.code: zone for zone in zones}
         self.ui_base_url = ui_base_url
         self.sender = sender
         self.clock = clock
+        self.group_above = group_above
 
     @classmethod
     def from_config(
@@ -98,27 +100,51 @@ class AlertDispatcher:
             ui_base_url=config.dagster_ui_url,
             sender=AppriseSender(config.receivers),
             clock=clock,
+            group_above=config.group_above,
         )
 
     def handle(self, signals: Iterable[Signal]) -> DispatchReport:
         """Record each signal and deliver the notices due. A notice counts as sent once every
-        receiver accepted it; until then each retry goes only to the receivers still missing."""
+        receiver accepted it. Until then, each retry goes only to the receivers still missing it.
+
+        When more than ``group_above`` notices are due, they go out as one message per set of
+        receivers still missing them, so an outage that fails every zone sends one message.
+        """
         report = DispatchReport()
+        due = []
         for signal in signals:
             notice = self.store.record(signal, self.clock())
-            if notice is None:
-                continue
-            title, body = compose(notice, self.zones, self.ui_base_url)
-            try:
-                accepted = self.sender(title, body, skip=notice.delivered_to)
-            except Exception:
-                logger.exception("alert delivery raised for %s %s", *signal.key)
-                accepted = set()
-            missing = self.sender.keys - notice.delivered_to - accepted
+            if notice is not None:
+                due.append(notice)
+        if len(due) <= self.group_above:
+            for notice in due:
+                title, body = compose(notice, self.zones, self.ui_base_url)
+                self._deliver([notice], title, body, report)
+            return report
+        groups: dict[frozenset[str], list[Notice]] = {}
+        for notice in due:
+            groups.setdefault(notice.delivered_to, []).append(notice)
+        for notices in groups.values():
+            title, body = compose_digest(notices, self.zones, self.ui_base_url)
+            self._deliver(notices, title, body, report)
+        return report
+
+    def _deliver(
+        self, notices: list[Notice], title: str, body: str, report: DispatchReport
+    ) -> None:
+        """Send one message carrying ``notices``, which share the receivers that have them."""
+        delivered_to = notices[0].delivered_to
+        try:
+            accepted = self.sender(title, body, skip=delivered_to)
+        except Exception:
+            logger.exception("alert delivery failed with an exception: %s", title)
+            accepted = set()
+        missing = self.sender.keys - delivered_to - accepted
+        for notice in notices:
             if not missing:
                 self.store.mark_delivered(notice, self.clock())
                 report.delivered.append(notice)
-                logger.info("sent %s for %s %s", notice.kind, *signal.key)
+                logger.info("sent %s for %s %s", notice.kind, *notice.signal.key)
             else:
                 self.store.release(notice, self.clock(), accepted)
                 report.failed.append(notice)
@@ -126,8 +152,7 @@ class AlertDispatcher:
                     "delivery of %s for %s %s failed for %d of %d receivers; retried to those "
                     "on the next evaluation",
                     notice.kind,
-                    *signal.key,
+                    *notice.signal.key,
                     len(missing),
                     len(self.sender.keys),
                 )
-        return report

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from textwrap import indent
 from urllib.parse import quote
 
 from dagster_project.alert.incidents import ALERT, REMINDER, RESOLUTION, Notice
 from dagster_project.zones import Zone
 
 TITLE_PREFIX = "[zone-marts]"
+STATES = {ALERT: "FAILED", REMINDER: "STILL FAILING", RESOLUTION: "RESOLVED"}
 
 
 def format_local(moment: datetime, zone: Zone | None) -> str:
@@ -34,13 +37,7 @@ def compose(notice: Notice, zones: Mapping[str, Zone], ui_base_url: str) -> tupl
     zone = zones.get(signal.zone) if signal.zone else None
     where = f"zone {zone.name} ({zone.code})" if zone else "all zones"
     since = signal.since or notice.opened_at
-    if notice.kind == ALERT:
-        state = "FAILED"
-    elif notice.kind == REMINDER:
-        state = "STILL FAILING"
-    else:
-        state = "RESOLVED"
-    title = f"{TITLE_PREFIX} {state}: {signal.check} on {signal.asset}"
+    title = f"{TITLE_PREFIX} {STATES[notice.kind]}: {signal.check} on {signal.asset}"
     if zone:
         title += f" ({zone.code})"
     lines = [
@@ -55,3 +52,23 @@ def compose(notice: Notice, zones: Mapping[str, Zone], ui_base_url: str) -> tupl
         lines.append(f"Occurrences: {notice.occurrences}")
     lines.append(f"Dagster: {link_for(notice, ui_base_url)}")
     return title, "\n".join(lines)
+
+
+def compose_digest(
+    notices: Sequence[Notice], zones: Mapping[str, Zone], ui_base_url: str
+) -> tuple[str, str]:
+    """Return (title, body) of one message carrying several notices, each as ``compose`` writes
+    it, for evaluations that find many incidents at once (an outage makes every zone stale)."""
+    counts = Counter(notice.kind for notice in notices)
+    tally = ", ".join(f"{counts[kind]} {state}" for kind, state in STATES.items() if counts[kind])
+    title = f"{TITLE_PREFIX} {len(notices)} incidents: {tally}"
+    sections = [
+        f"{len(notices)} notices were due in one evaluation, so they come in one message. Each "
+        "incident still gets its own reminders and resolution."
+    ]
+    for notice in notices:
+        item_title, item_body = compose(notice, zones, ui_base_url)
+        sections.append(
+            item_title.removeprefix(TITLE_PREFIX).strip() + "\n" + indent(item_body, "  ")
+        )
+    return title, "\n\n".join(sections)
