@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from postgres_roles import drop_zone_roles
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "ZONE_MARTS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -69,6 +70,7 @@ def make_postgres_database(postgres_admin_url: str) -> Iterator:
     with psycopg.connect(postgres_admin_url, autocommit=True) as connection:
         for name in created:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            drop_zone_roles(connection, name)
 
 
 @pytest.fixture

@@ -102,6 +102,17 @@ def test_login_denied_other_schemas(warehouse_url, login, schema):
         read(login_url(warehouse_url, user, password), f"SELECT * FROM {schema}.{table}")
 
 
+def test_zone_grant_stays_in_its_warehouse(warehouse_url, login, make_postgres_database, tmp_path):
+    # Roles belong to the whole server. With one reader role name per zone, another warehouse
+    # on the same server granted its idf schema to the role that grant-access made here.
+    user, password = login
+    grant_zone(warehouse_url, "idf", user)
+    other = make_postgres_database()
+    publish(other, tmp_path, "idf", 30)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+        read(login_url(other, user, password), "SELECT net_amount FROM idf.fct_order_lines")
+
+
 def test_login_cannot_create_tables(warehouse_url, login):
     user, password = login
     grant_zone(warehouse_url, "idf", user)

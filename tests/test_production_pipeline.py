@@ -18,6 +18,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from postgres_roles import drop_zone_roles
 from psycopg import sql
 
 from dagster_project.access.roles import grant_zone
@@ -127,6 +128,8 @@ def production(postgres_admin_url, tmp_path_factory) -> Iterator[ProductionRun]:
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident(source)),
             sql.SQL("DROP ROLE IF EXISTS {}").format(ident(etl)),
         )
+        with psycopg.connect(postgres_admin_url, autocommit=True) as connection:
+            drop_zone_roles(connection, warehouse)
 
 
 @pytest.fixture

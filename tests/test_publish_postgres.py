@@ -43,11 +43,15 @@ def build_candidate(path: Path, version: int, extra_sql: str = "") -> Path:
     return path
 
 
+def database_of(url: str) -> str:
+    return url.rpartition("/")[2]
+
+
 @pytest.fixture
 def zone(postgres_database):
     """A zone code with its reader role, both unique to the test, and the role dropped after."""
     zone_code = f"z{uuid.uuid4().hex[:8]}"
-    role = zone_reader_role(zone_code)
+    role = zone_reader_role(database_of(postgres_database), zone_code)
     with psycopg.connect(postgres_database, autocommit=True) as connection:
         connection.execute(f'CREATE ROLE "{role}" NOLOGIN')
     yield zone_code
@@ -66,7 +70,7 @@ def rows(url: str, sql: str, role: str | None = None) -> list[tuple]:
 def test_publish_creates_readable_schema(tmp_path, postgres_database, zone):
     candidate = build_candidate(tmp_path / "c.duckdb", 1)
     granted = publish_to_postgres(candidate, postgres_database, zone, entry(zone, "run-1"))
-    role = zone_reader_role(zone)
+    role = zone_reader_role(database_of(postgres_database), zone)
     assert granted == [role]
     lines = rows(postgres_database, f"select sum(net_amount) from {zone}.fct_order_lines", role)
     assert lines == [(pytest.approx(37.5),)]
@@ -102,7 +106,7 @@ def test_republish_keeps_log_and_grants(tmp_path, postgres_database, zone):
         with psycopg.connect(postgres_database, autocommit=True) as connection:
             connection.execute(f'DROP OWNED BY "{analyst}"')
             connection.execute(f'DROP ROLE "{analyst}"')
-    assert granted == sorted([analyst, zone_reader_role(zone)])
+    assert granted == sorted([analyst, zone_reader_role(database_of(postgres_database), zone)])
     assert versions == [(2,)]
     assert log == [("run-1",), ("run-2",)]
     # The candidate schema was swapped in; only the unreadable quarantine stays beside it.

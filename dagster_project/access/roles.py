@@ -1,8 +1,9 @@
 """Zone-level read access on the PostgreSQL warehouse, through one group role per zone.
 
-Each zone has a NOLOGIN role ``zone_<code>_reader`` with CONNECT on the database, USAGE on the
-zone's schema, SELECT on its tables and default privileges for tables created there later. The
-publish step re-applies those grants to every new schema it swaps in. A BI login gets read
+Each zone has a NOLOGIN role ``<database>_<code>_reader`` (see ``zone_reader_role``) with CONNECT
+on the database, USAGE on the zone's schema, SELECT on its tables and default privileges for
+tables created there later. The publish step re-applies those grants to every new schema it swaps
+in. A BI login gets read
 access by membership of that role only, so it owns nothing and reads no other schema: PUBLIC
 keeps no privilege on the database, on ``public`` or on the pipeline's schemas.
 """
@@ -64,7 +65,7 @@ def revoke_public(connection: psycopg.Connection) -> None:
 
 def ensure_zone_role(connection: psycopg.Connection, zone_code: str) -> str:
     """Create the zone's reader role if missing and grant it the zone schema; return its name."""
-    role = zone_reader_role(validate_zone_code(zone_code))
+    role = zone_reader_role(connection.info.dbname, validate_zone_code(zone_code))
     grantee = sql.Identifier(role)
     if not _role_exists(connection, role):
         connection.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(grantee))
@@ -132,9 +133,10 @@ def grant_zone(warehouse_url: str, zone_code: str, user: str) -> str:
 
 def revoke_zone(warehouse_url: str, zone_code: str, user: str) -> str:
     """Remove ``user`` from the zone's reader role; revoking twice changes nothing."""
-    role = zone_reader_role(validate_zone_code(zone_code))
+    validate_zone_code(zone_code)
     validate_user_name(user)
     with psycopg.connect(warehouse_url) as connection:
+        role = zone_reader_role(connection.info.dbname, zone_code)
         if not _role_exists(connection, user):
             raise AccessError(f"login {user!r} not found")
         if _role_exists(connection, role):

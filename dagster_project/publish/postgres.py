@@ -11,6 +11,7 @@ rolls everything back.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -27,6 +28,8 @@ from dagster_project.publish.log import PUBLISH_LOG_TABLE, PublishEntry
 CANDIDATE_SUFFIX = "__candidate"
 QUARANTINE_SUFFIX = "__quarantine"
 PREVIOUS_SUFFIX = "__previous"
+# PostgreSQL truncates longer identifiers.
+MAX_IDENTIFIER_BYTES = 63
 
 CREATE_PUBLISH_LOG = """
 CREATE TABLE {schema}.{table} (
@@ -41,9 +44,20 @@ CREATE TABLE {schema}.{table} (
 """
 
 
-def zone_reader_role(zone_code: str) -> str:
-    """Return the name of the role that reads one zone's schema, granted at every publish."""
-    return f"zone_{zone_code}_reader"
+def zone_reader_role(database: str, zone_code: str) -> str:
+    """Return the name of the role that reads one zone's schema in warehouse ``database``.
+
+    Roles belong to the whole PostgreSQL server, so the name carries the database: a login
+    granted a zone of one warehouse reads nothing of another warehouse on the same server. A
+    name over PostgreSQL's 63 bytes, which it would truncate, keeps the start of the database
+    name and a hash of all of it.
+    """
+    name = f"{database}_{zone_code}_reader"
+    if len(name.encode()) <= MAX_IDENTIFIER_BYTES:
+        return name
+    suffix = f"_{hashlib.sha256(database.encode()).hexdigest()[:8]}_{zone_code}_reader"
+    room = MAX_IDENTIFIER_BYTES - len(suffix)
+    return database.encode()[:room].decode(errors="ignore") + suffix
 
 
 def _scalar(cursor, sql: str, parameters=None):
@@ -71,7 +85,7 @@ def _readers(cursor, schema: str, zone_code: str) -> list[str]:
         [schema],
     )
     roles = {grantee for (grantee,) in cursor.fetchall()}
-    role = zone_reader_role(zone_code)
+    role = zone_reader_role(_scalar(cursor, "select current_database()"), zone_code)
     if _scalar(cursor, "select count(*) from pg_roles where rolname = $1", [role]):
         roles.add(role)
     return sorted(roles)
