@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import subprocess
+import os
+import socket
 import sys
 
-from dagster_project.settings import PROJECT_DIR
+from dagster_project.settings import PROJECT_DIR, load_settings
 from dagster_project.zones import load_zones
+from dashboard.mart_access import locate_mart
 
 DASHBOARD_APP = PROJECT_DIR / "dashboard" / "app.py"
 DEFAULT_PORT = 8501
@@ -39,16 +41,40 @@ def build_streamlit_command(zone_code: str, port: int) -> list[str]:
     ]
 
 
+def port_is_free(port: int) -> bool:
+    """Return whether a server could listen on 127.0.0.1:``port`` now."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def _dashboard(args: argparse.Namespace) -> int:
     codes = [zone.code for zone in load_zones()]
     if args.zone not in codes:
         print(f"unknown zone {args.zone!r}: choose one of {', '.join(codes)} (marts/zones.yml)")
         return 2
-    print(f"Serving the {args.zone} dashboard on http://127.0.0.1:{args.port} (Ctrl+C stops it)")
     try:
-        return subprocess.call(build_streamlit_command(args.zone, args.port))
-    except KeyboardInterrupt:
-        return 0
+        # In production the mart is read with the zone's own login, which must be set.
+        locate_mart(args.zone, load_settings())
+    except ValueError as error:
+        print(f"zone-marts dashboard: {error}", file=sys.stderr)
+        return 2
+    if not port_is_free(args.port):
+        print(
+            f"zone-marts dashboard: port {args.port} on 127.0.0.1 is in use; stop what serves "
+            "it or choose another port with --port",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"Serving the {args.zone} dashboard on http://127.0.0.1:{args.port} (Ctrl+C stops it)")
+    sys.stdout.flush()
+    # Streamlit replaces this process, so a stop signal from kill, timeout or systemd reaches
+    # the server itself instead of leaving it running without its parent.
+    command = build_streamlit_command(args.zone, args.port)
+    os.execv(command[0], command)
 
 
 def register_commands(subparsers: argparse._SubParsersAction) -> None:

@@ -1,0 +1,82 @@
+"""``zone-marts dashboard``: checks before serving, and a server that stops with its command."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+from test_dashboard_browser import ZONES, free_port, wait_until_serving
+from test_dashboard_marts import build_zone_mart
+
+from dagster_project.cli import main
+
+PRODUCTION = {
+    "ZONE_MARTS_MODE": "production",
+    "BASE_OPERATION_URL": "postgresql://127.0.0.1/source",
+    "WAREHOUSE_URL": "postgresql://127.0.0.1/warehouse",
+}
+
+
+def test_production_without_zone_login_stops(monkeypatch, capsys):
+    # The command used to start the server, and every page then showed this error's traceback.
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("ZONE_MARTS_DASHBOARD_URL", raising=False)
+    assert main(["dashboard", "--zone", "idf"]) == 2
+    output = capsys.readouterr()
+    assert "ZONE_MARTS_DASHBOARD_URL" in output.err
+    assert "Serving" not in output.out
+
+
+def test_busy_port_named_before_serving(capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["dashboard", "--zone", "idf", "--port", str(port)]) == 2
+    output = capsys.readouterr()
+    assert f"port {port} on 127.0.0.1 is in use" in output.err
+    assert "Serving" not in output.out
+
+
+def test_stop_signal_stops_the_server(tmp_path):
+    # SIGTERM to the command stopped it but left its Streamlit child serving the port.
+    marts_dir = tmp_path / "marts"
+    build_zone_mart(marts_dir, ZONES["idf"], published_at=datetime.now(UTC) - timedelta(minutes=5))
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ZONE_MARTS_")}
+    env.update(ZONE_MARTS_DIR=str(marts_dir), HOME=str(tmp_path))
+    command = [sys.executable, "-m", "dagster_project.cli", "dashboard", "--zone", "idf"]
+    log_path = tmp_path / "dashboard.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [*command, "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_until_serving(process, port, log_path)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while not port_is_closed(port) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert port_is_closed(port), log_path.read_text()[-2000:]
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def port_is_closed(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
