@@ -12,6 +12,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
@@ -48,6 +49,55 @@ class Settings:
         return "postgres" if self.is_production else "duckdb"
 
 
+# How to write the characters that end the user name or password part of a URL.
+PERCENT_ENCODING_HINT = (
+    "percent-encode such characters in the user name and password (# as %23, @ as %40, / as "
+    "%2F, ? as %3F, a space as %20, % as %25)"
+)
+BAD_PERCENT_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# Query parameters of WAREHOUSE_URL that dbt's profile passes on (see dbt_project/profiles.yml).
+WAREHOUSE_QUERY_PARAMETERS = ("sslmode",)
+
+
+def check_postgres_url(variable: str, url: str, query_parameters: tuple[str, ...] | None = None):
+    """Raise SettingsError when ``url`` is not one plain postgresql:// URL with a database.
+
+    The message never repeats the URL: a password that breaks the URL's syntax could not be
+    masked in it. ``query_parameters`` lists the only parameters allowed, when restricted.
+    """
+    problem = None
+    parts = urlsplit(url)
+    if any(character.isspace() for character in url):
+        problem = f"it contains a space; {PERCENT_ENCODING_HINT}"
+    elif parts.fragment or "#" in url or url.count("@") > 1 or "@" in parts.path + parts.query:
+        problem = f"a character of the user name or password ends it early; {PERCENT_ENCODING_HINT}"
+    elif BAD_PERCENT_ESCAPE.search(url):
+        problem = f"it contains a % not followed by two hexadecimal digits; {PERCENT_ENCODING_HINT}"
+    elif "," in parts.netloc:
+        problem = "it names several hosts; give one host"
+    elif not parts.path.strip("/"):
+        problem = "it names no database; end it with /<database>"
+    elif not _has_valid_port(parts):
+        problem = "its port is not a number from 0 to 65535"
+    if problem is None and query_parameters is not None:
+        unsupported = sorted({name for name, _ in parse_qsl(parts.query)} - set(query_parameters))
+        if unsupported:
+            problem = (
+                f"dbt cannot apply its query parameters {', '.join(unsupported)}; put the user "
+                f"and password before the host (allowed parameters: {', '.join(query_parameters)})"
+            )
+    if problem:
+        raise SettingsError(f"{variable} is an invalid PostgreSQL URL: {problem}.")
+
+
+def _has_valid_port(parts: SplitResult) -> bool:
+    try:
+        return parts.port is None or 0 <= parts.port <= 65535
+    except ValueError:
+        # urllib raises for a port that is not a number or is out of range.
+        return False
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read the settings from ``environ`` (default: the process environment)."""
     env = os.environ if environ is None else environ
@@ -71,6 +121,15 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
                 "ZONE_MARTS_MODE=production needs WAREHOUSE_URL=postgresql://... "
                 "(the PostgreSQL database that holds the warehouse and the zone schemas)."
             )
+        check_postgres_url("WAREHOUSE_URL", warehouse_url, WAREHOUSE_QUERY_PARAMETERS)
+    elif warehouse_url:
+        raise SettingsError(
+            "WAREHOUSE_URL is set but ZONE_MARTS_MODE is not production, so the warehouse would "
+            "be the DuckDB file WAREHOUSE_PATH: set ZONE_MARTS_MODE=production, or unset "
+            "WAREHOUSE_URL."
+        )
+    if source_url.startswith("postgresql://"):
+        check_postgres_url("BASE_OPERATION_URL", source_url)
     # Read here too, so a bad value stops a command before its run starts.
     extract_memory_limit(env)
     gate_memory_limit(env)

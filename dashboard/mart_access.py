@@ -23,7 +23,7 @@ import duckdb
 import pandas as pd
 
 from dagster_project.duckdb_files import connect_duckdb
-from dagster_project.settings import Settings
+from dagster_project.settings import Settings, check_postgres_url
 
 DASHBOARD_URL_VARIABLE = "ZONE_MARTS_DASHBOARD_URL"
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -151,4 +151,5 @@ def locate_mart(
             f"ZONE_MARTS_MODE=production needs {DASHBOARD_URL_VARIABLE}=postgresql://... "
             f"(the login of zone {zone_code}, allowed to read schema {zone_code} only)."
         )
+    check_postgres_url(DASHBOARD_URL_VARIABLE, url)
     return PostgresMart(url=url, schema=zone_code)

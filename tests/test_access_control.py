@@ -176,3 +176,10 @@ def test_mask_url_hides_password():
     assert mask_secrets(f"failed for {url} with p@ss", url) == (
         "failed for postgresql://etl:***@db.example:5432/warehouse with ***"
     )
+
+
+def test_mask_url_hides_unparsable_url():
+    # urllib raised "Port out of range" from inside mask_url, and the traceback held the URL.
+    assert mask_url("postgresql://u:my pass@127.0.0.1:99999/db") == (
+        "<postgresql URL not shown: it does not parse>"
+    )

@@ -80,3 +80,13 @@ def test_stop_signal_stops_the_server(tmp_path):
 def port_is_closed(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_unusable_zone_login_url_named(monkeypatch, capsys):
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("ZONE_MARTS_DASHBOARD_URL", "postgresql://alice:my Secret9@127.0.0.1/wh")
+    assert main(["dashboard", "--zone", "idf"]) == 2
+    error = capsys.readouterr().err
+    assert "ZONE_MARTS_DASHBOARD_URL is an invalid PostgreSQL URL" in error
+    assert "Secret9" not in error

@@ -55,7 +55,7 @@ def test_environment_from_warehouse_url():
         {
             "ZONE_MARTS_MODE": "production",
             "BASE_OPERATION_URL": "postgresql://reader@db:5432/base",
-            "WAREHOUSE_URL": "postgresql://etl:s%40cret@warehouse.internal:6432/dwh",
+            "WAREHOUSE_URL": "postgresql://etl:s%40cret@warehouse.internal:6432/dwh?sslmode=require",
         }
     )
     environment = dbt_environment(settings)
@@ -65,18 +65,7 @@ def test_environment_from_warehouse_url():
     assert environment["DBT_PG_USER"] == "etl"
     assert environment["DBT_PG_PASSWORD"] == "s@cret"
     assert environment["DBT_PG_DBNAME"] == "dwh"
-
-
-def test_environment_rejects_url_without_database():
-    settings = load_settings(
-        {
-            "ZONE_MARTS_MODE": "production",
-            "BASE_OPERATION_URL": "postgresql://reader@db:5432/base",
-            "WAREHOUSE_URL": "postgresql://etl@warehouse.internal:5432",
-        }
-    )
-    with pytest.raises(ValueError, match="no database name"):
-        dbt_environment(settings)
+    assert environment["DBT_PG_SSLMODE"] == "require"
 
 
 def test_context_and_dbt_assets_materialize(tmp_path, monkeypatch):

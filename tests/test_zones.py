@@ -134,6 +134,28 @@ def test_top_level_list_rejected(tmp_path):
         load_zones(path)
 
 
+# PostgreSQL URLs that libpq, dbt and urllib would read differently, each with the expected message.
+BAD_URLS = [
+    ("postgresql://etl:ab#Secret9@127.0.0.1:5432/db", "ends it early"),
+    ("postgresql://etl:ab@Secret9@127.0.0.1:5432/db", "ends it early"),
+    ("postgresql://etl:ab/Secret9@127.0.0.1:5432/db", "ends it early"),
+    ("postgresql://etl:my Secret9@127.0.0.1:5432/db", "contains a space"),
+    ("postgresql://etl:p%zzSecret9@127.0.0.1:5432/db", "not followed by two hexadecimal"),
+    ("postgresql://etl:Secret9@127.0.0.1:99999/db", "port is not a number"),
+    ("postgresql://etl:Secret9@h1:5432,h2:5432/db", "several hosts"),
+    ("postgresql://etl:Secret9@127.0.0.1:5432", "names no database"),
+    ("postgresql://127.0.0.1/db?user=etl&password=Secret9", "dbt cannot apply"),
+]
+
+
+def production_urls(source: str = "postgresql://h/src", warehouse: str = "postgresql://h/wh"):
+    return {
+        "ZONE_MARTS_MODE": "production",
+        "BASE_OPERATION_URL": source,
+        "WAREHOUSE_URL": warehouse,
+    }
+
+
 @pytest.mark.parametrize(
     ("environment", "message"),
     [
@@ -143,8 +165,20 @@ def test_top_level_list_rejected(tmp_path):
             {"ZONE_MARTS_MODE": "production", "BASE_OPERATION_URL": "postgresql://h/db"},
             "WAREHOUSE_URL",
         ),
+        ({"WAREHOUSE_URL": "postgresql://h/wh"}, "ZONE_MARTS_MODE is not production"),
+        *[
+            (production_urls(warehouse=url), f"WAREHOUSE_URL is an invalid .*{message}")
+            for url, message in BAD_URLS
+        ],
+        *[
+            (production_urls(source=url), f"BASE_OPERATION_URL is an invalid .*{message}")
+            for url, message in BAD_URLS
+            if "dbt" not in message
+        ],
     ],
 )
 def test_invalid_settings_rejected(environment, message):
-    with pytest.raises(SettingsError, match=message):
+    with pytest.raises(SettingsError, match=message) as raised:
         load_settings(environment)
+    # A password that breaks a URL's syntax cannot be masked, so the URL is never repeated.
+    assert "Secret9" not in str(raised.value)

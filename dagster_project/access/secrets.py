@@ -13,13 +13,20 @@ MASK = "***"
 
 
 def mask_url(url: str) -> str:
-    """Render ``url`` with its password replaced: ``postgresql://user:***@host:5432/db``."""
+    """Render ``url`` with its password replaced: ``postgresql://user:***@host:5432/db``.
+
+    A URL that does not parse (a port out of range) is not shown at all.
+    """
     parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return f"<{parts.scheme} URL not shown: it does not parse>"
     if parts.password is None:
         return url
     host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
+    if port is not None:
+        host = f"{host}:{port}"
     netloc = f"{parts.username or ''}:{MASK}@{host}"
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 

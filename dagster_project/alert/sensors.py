@@ -6,6 +6,7 @@ live in dispatch.py and incidents.py, and the evaluation in freshness.py and run
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +25,6 @@ from dagster_project.alert.run_signals import (
     run_success_signals,
 )
 from dagster_project.alert.signals import Signal, to_utc
-from dagster_project.settings import SettingsError, load_settings
 from dagster_project.zones import Zone
 
 EXTRACTION_DECLARATION = Path(__file__).resolve().parent.parent / "extract" / "base_operation.yml"
@@ -37,6 +37,8 @@ FINISHED_RUN_STATUSES = [
     dg.DagsterRunStatus.CANCELED,
 ]
 FRESHNESS_INTERVAL_SECONDS = 60
+# Variables holding connection URLs whose passwords a run's error may quote.
+URL_VARIABLES = ("BASE_OPERATION_URL", "WAREHOUSE_URL", "ZONE_MARTS_DASHBOARD_URL")
 
 
 def declared_tables(path: Path = EXTRACTION_DECLARATION) -> list[str]:
@@ -83,12 +85,12 @@ def _run_errors(context: dg.RunFailureSensorContext) -> list[str]:
 
 
 def masked_errors(errors: list[str]) -> list[str]:
-    """Mask the passwords of the configured connection URLs in error texts sent to receivers."""
-    try:
-        settings = load_settings()
-        urls = (settings.source_url, settings.warehouse_url)
-    except SettingsError:
-        urls = ()
+    """Mask the passwords of the configured connection URLs in error texts sent to receivers.
+
+    The URLs come from the environment as they are, since settings that fail their checks
+    still name the URLs whose passwords an error may quote.
+    """
+    urls = [os.environ.get(name) for name in URL_VARIABLES]
     return [mask_secrets(error, *urls) for error in errors]
 
 

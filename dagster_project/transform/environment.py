@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from dagster_project.settings import DBT_PROJECT_DIR, Settings
 
@@ -55,6 +55,8 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
             "DBT_PG_USER": unquote(url.username or "postgres"),
             "DBT_PG_PASSWORD": unquote(url.password or ""),
             "DBT_PG_DBNAME": database,
+            # libpq's default, used when the URL sets no sslmode.
+            "DBT_PG_SSLMODE": dict(parse_qsl(url.query)).get("sslmode", "prefer"),
         }
     return environment
 
