@@ -129,3 +129,45 @@ def test_failed_publish_keeps_previous_schema(tmp_path, postgres_database, zone)
     )
     assert versions == [(1,)]
     assert sorted(schemas) == [(zone,), (f"{zone}__quarantine",)]
+
+
+def publish_version(tmp_path, url: str, zone: str, version: int) -> list[str]:
+    candidate = build_candidate(tmp_path / "c.duckdb", version)
+    return publish_to_postgres(candidate, url, zone, entry(zone, f"run-{version}"))
+
+
+def test_view_on_zone_table_stops_publish(tmp_path, postgres_database, zone):
+    # DROP SCHEMA ... CASCADE of the previous version used to drop such a view silently.
+    publish_version(tmp_path, postgres_database, zone, 1)
+    with psycopg.connect(postgres_database, autocommit=True) as connection:
+        connection.execute("CREATE SCHEMA reporting")
+        connection.execute(
+            f"CREATE VIEW reporting.daily AS SELECT sum(net_amount) FROM {zone}.fct_order_lines"
+        )
+    with pytest.raises(PublishError, match=f"view reporting.daily .reads {zone}.fct_order_lines"):
+        publish_version(tmp_path, postgres_database, zone, 2)
+    assert rows(postgres_database, "select count(*) from reporting.daily") == [(1,)]
+    versions = rows(postgres_database, f"select distinct version from {zone}.fct_order_lines")
+    assert versions == [(1,)]
+
+
+def test_open_reader_does_not_hold_publish(tmp_path, postgres_database, zone, monkeypatch):
+    # A BI transaction left open on the zone made the publish wait on the drop of the old
+    # version, and every new query on the zone wait behind the publish.
+    monkeypatch.setattr("dagster_project.publish.postgres.LOCK_TIMEOUT", "1s")
+    publish_version(tmp_path, postgres_database, zone, 1)
+    reader = psycopg.connect(postgres_database)
+    try:
+        reader.execute(f"SELECT count(*) FROM {zone}.fct_order_lines").fetchall()
+        publish_version(tmp_path, postgres_database, zone, 2)
+        versions = rows(postgres_database, f"select distinct version from {zone}.fct_order_lines")
+        assert versions == [(2,)]
+        with pytest.raises(PublishError, match="still read by an open transaction"):
+            publish_version(tmp_path, postgres_database, zone, 3)
+    finally:
+        reader.close()
+    publish_version(tmp_path, postgres_database, zone, 4)
+    schemas = rows(
+        postgres_database, f"select nspname from pg_namespace where nspname like '{zone}%'"
+    )
+    assert sorted(schemas) == [(zone,), (f"{zone}__quarantine",)]

@@ -4,15 +4,21 @@ The candidate's tables are loaded into the schema ``<zone>__candidate`` and its 
 into ``<zone>__quarantine``, which no BI role may read. In the same transaction the current
 ``<zone>`` schema is renamed away and ``<zone>__candidate`` takes its name. The read grants of
 the old schema, and of the zone's reader role, are applied to the new one (with default
-privileges for tables created later) before the old one is dropped. PostgreSQL makes the whole
-change visible at commit, so a BI query sees either the old schema or the new one, and any error
-rolls everything back.
+privileges for tables created later). PostgreSQL makes the whole change visible at commit, so a
+BI query sees either the old schema or the new one, and any error rolls everything back.
+
+The old schema, ``<zone>__previous``, is dropped after the commit, in its own transaction: a BI
+transaction still reading it delays only that drop, never the swap, and a drop given up after
+``LOCK_TIMEOUT`` is done by the next publish. Objects outside the published tables that the
+swap would drop with the old schema, such as a view built on a zone table, stop the publish
+instead, naming them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 
 import adbc_driver_manager
@@ -25,9 +31,38 @@ from dagster_project.gate.quarantine import QUARANTINE_TABLE
 from dagster_project.publish.embedded import PublishError
 from dagster_project.publish.log import PUBLISH_LOG_TABLE, PublishEntry
 
+logger = logging.getLogger(__name__)
+
 CANDIDATE_SUFFIX = "__candidate"
 QUARANTINE_SUFFIX = "__quarantine"
 PREVIOUS_SUFFIX = "__previous"
+# How long a publish waits for a lock held by another session, such as an open BI transaction.
+LOCK_TIMEOUT = "5s"
+# SQLSTATE of PostgreSQL's lock_not_available, raised when LOCK_TIMEOUT runs out.
+LOCK_NOT_AVAILABLE = "55P03"
+
+# Objects that would go with the old schema, since a publish writes only tables: views,
+# materialized views and foreign tables in it, and views elsewhere that read its tables.
+DEPENDENT_OBJECTS = """
+select format('%s %I.%I', case c.relkind when 'v' then 'view' when 'm' then 'materialized view'
+       else 'foreign table' end, n.nspname, c.relname)
+from pg_class as c
+join pg_namespace as n on n.oid = c.relnamespace
+where n.nspname = $1 and c.relkind in ('v', 'm', 'f')
+union
+select format('%s %I.%I (reads %I.%I)', case dependent.relkind when 'm'
+       then 'materialized view' else 'view' end, dependent_namespace.nspname,
+       dependent.relname, referenced_namespace.nspname, referenced.relname)
+from pg_depend as d
+join pg_rewrite as r on r.oid = d.objid
+join pg_class as dependent on dependent.oid = r.ev_class
+join pg_namespace as dependent_namespace on dependent_namespace.oid = dependent.relnamespace
+join pg_class as referenced on referenced.oid = d.refobjid
+join pg_namespace as referenced_namespace on referenced_namespace.oid = referenced.relnamespace
+where d.classid = 'pg_rewrite'::regclass and d.refclassid = 'pg_class'::regclass
+  and referenced_namespace.nspname = $1 and dependent_namespace.nspname <> $1
+order by 1
+"""
 # PostgreSQL truncates longer identifiers.
 MAX_IDENTIFIER_BYTES = 63
 
@@ -169,7 +204,8 @@ def publish_to_postgres(
             )
             readers = _readers(cursor, zone_code, zone_code)
             if exists:
-                cursor.execute(f"DROP SCHEMA IF EXISTS {previous_schema} CASCADE")
+                _check_no_dependents(cursor, zone_code)
+                _drop_previous(connection, cursor, previous_schema, zone_code, before_swap=True)
                 cursor.execute(f"ALTER SCHEMA {schema} RENAME TO {previous_schema}")
             cursor.execute(f"ALTER SCHEMA {next_schema} RENAME TO {schema}")
             for reader in readers:
@@ -180,10 +216,52 @@ def publish_to_postgres(
                     f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} "
                     f"GRANT SELECT ON TABLES TO {grantee}"
                 )
-            if exists:
-                cursor.execute(f"DROP SCHEMA {previous_schema} CASCADE")
             connection.commit()
+            if exists:
+                _drop_previous(connection, cursor, previous_schema, zone_code, before_swap=False)
+                connection.commit()
     return readers
+
+
+def _check_no_dependents(cursor, zone_code: str) -> None:
+    """Raise PublishError naming the objects the swap would drop along with the old schema."""
+    cursor.execute(DEPENDENT_OBJECTS, [zone_code])
+    dependents = [name for (name,) in cursor.fetchall()]
+    if dependents:
+        raise PublishError(
+            f"schema {zone_code} has objects that a publish would drop with its previous "
+            f"version: {'; '.join(dependents)}. A publish replaces the schema's tables, so "
+            "objects built on them cannot stay: drop them (or build them in the BI tool) and "
+            f"publish again; schema {zone_code} is unchanged"
+        )
+
+
+def _drop_previous(
+    connection, cursor, previous_schema: str, zone_code: str, before_swap: bool
+) -> None:
+    """Drop the zone's previous version, waiting at most LOCK_TIMEOUT for its readers.
+
+    Before the swap, a version left by an earlier publish must go, or PublishError is raised.
+    After the swap, a version still read is left for the next publish.
+    """
+    cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+    try:
+        cursor.execute(f"DROP SCHEMA IF EXISTS {previous_schema} CASCADE")
+    except adbc_driver_manager.Error as error:
+        if getattr(error, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        if before_swap:
+            raise PublishError(
+                f"schema {zone_code}{PREVIOUS_SUFFIX}, the version before the last publish, is "
+                f"still read by an open transaction after {LOCK_TIMEOUT}; end that session and "
+                f"publish again; schema {zone_code} is unchanged"
+            ) from error
+        connection.rollback()
+        logger.warning(
+            "schema %s%s is still read by an open transaction; the next publish drops it",
+            zone_code,
+            PREVIOUS_SUFFIX,
+        )
 
 
 def read_last_postgres_publish(
