@@ -156,6 +156,39 @@ def test_hostile_user_name_refused(warehouse_url):
     assert read(warehouse_url, "SELECT count(*) FROM raw.secret") == [(1,)]
 
 
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("ALTER ROLE {user} NOLOGIN", "cannot log in"),
+        ("ALTER ROLE {user} CREATEROLE", "has CREATEROLE"),
+        ("GRANT pg_read_all_data TO {user}", "is a member of pg_read_all_data"),
+    ],
+)
+def test_privileged_login_refused(warehouse_url, login, setup, message):
+    # Such a login was granted a zone and then read other zones through what it already held.
+    user, _ = login
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        connection.execute(setup.format(user=user))
+    with pytest.raises(AccessError, match=message):
+        grant_zone(warehouse_url, "idf", user)
+
+
+def test_revoke_removes_direct_grants(warehouse_url, login, tmp_path):
+    # A publish carries the old schema's grants over, so a grant made to the login itself
+    # survived --revoke, which only removed the membership.
+    user, password = login
+    grant_zone(warehouse_url, "idf", user)
+    # The hdf membership keeps the login's CONNECT on the database.
+    grant_zone(warehouse_url, "hdf", user)
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        connection.execute(f'GRANT USAGE ON SCHEMA idf TO "{user}"')
+        connection.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA idf TO "{user}"')
+    publish(warehouse_url, tmp_path, "idf", 12)
+    revoke_zone(warehouse_url, "idf", user)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+        read(login_url(warehouse_url, user, password), "SELECT * FROM idf.fct_order_lines")
+
+
 def test_unknown_login_refused(warehouse_url):
     with pytest.raises(AccessError, match="login 'nobody_here' not found"):
         grant_zone(warehouse_url, "idf", "nobody_here")

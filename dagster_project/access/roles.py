@@ -16,7 +16,7 @@ import psycopg
 from psycopg import sql
 
 from dagster_project.publish.postgres import zone_reader_role
-from dagster_project.zones import validate_zone_code
+from dagster_project.zones import load_zones, validate_zone_code
 
 # Schemas of the pipeline that no BI role may read (PUBLIC has nothing on them either).
 PRIVATE_SCHEMAS = ("public", "raw", "zone_context", "staging", "intermediate", "marts")
@@ -92,16 +92,57 @@ def ensure_zone_role(connection: psycopg.Connection, zone_code: str) -> str:
     return role
 
 
+# Every role that ``user`` belongs to, directly or through other roles.
+MEMBERSHIPS = """
+with recursive granted (oid) as (
+    select m.roleid from pg_auth_members as m join pg_roles as r on r.oid = m.member
+    where r.rolname = %s
+    union
+    select m.roleid from pg_auth_members as m join granted as g on m.member = g.oid
+)
+select rolname from pg_roles where oid in (select oid from granted) order by rolname
+"""
+
+
 def _check_login(connection: psycopg.Connection, user: str) -> None:
+    """Raise AccessError unless ``user`` is a plain login that can read only what it is granted.
+
+    A login that could read other zones through the privileges it already has would make a zone
+    grant meaningless: a superuser, a role that can create roles (it could grant itself any
+    zone), a member of any role other than this warehouse's zone readers, or a table owner.
+    """
     row = connection.execute(
-        "select rolsuper, rolcanlogin from pg_roles where rolname = %s", [user]
+        "select rolsuper, rolcanlogin, rolcreaterole from pg_roles where rolname = %s", [user]
     ).fetchone()
     if row is None:
         raise AccessError(
             f"login {user!r} not found: create it first (CREATE ROLE {user} LOGIN PASSWORD ...)"
         )
-    if row[0]:
+    superuser, can_login, create_role = row
+    if superuser:
         raise AccessError(f"login {user!r} is a superuser, which reads every schema anyway")
+    if not can_login:
+        raise AccessError(
+            f"role {user!r} cannot log in (NOLOGIN): grant zones to a login role, such as one "
+            f"made with CREATE ROLE name LOGIN PASSWORD ..."
+        )
+    if create_role:
+        raise AccessError(
+            f"login {user!r} has CREATEROLE, so it could grant itself every zone; use a login "
+            "without it"
+        )
+    database = connection.info.dbname
+    zone_roles = {zone_reader_role(database, zone.code) for zone in load_zones()}
+    others = [
+        name
+        for (name,) in connection.execute(MEMBERSHIPS, [user]).fetchall()
+        if name not in zone_roles
+    ]
+    if others:
+        raise AccessError(
+            f"login {user!r} is a member of {', '.join(others)}, which may read more than its "
+            "zones; use a login that belongs to no other role, or revoke those memberships"
+        )
     owned = connection.execute(
         "select count(*) from pg_class as c join pg_roles as r on r.oid = c.relowner "
         "where r.rolname = %s",
@@ -143,4 +184,22 @@ def revoke_zone(warehouse_url: str, zone_code: str, user: str) -> str:
             connection.execute(
                 sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(role), sql.Identifier(user))
             )
+        # Grants made to the login itself on the zone's schema are carried over at each
+        # publish, so they are revoked too: membership alone would leave them.
+        owner = connection.execute(
+            "select pg_get_userbyid(nspowner) from pg_namespace where nspname = %s", [zone_code]
+        ).fetchone()
+        if owner is not None:
+            names = {
+                "schema": sql.Identifier(zone_code),
+                "user": sql.Identifier(user),
+                "owner": sql.Identifier(owner[0]),
+            }
+            for statement in (
+                "REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {user}",
+                "REVOKE ALL ON SCHEMA {schema} FROM {user}",
+                "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema} "
+                "REVOKE ALL ON TABLES FROM {user}",
+            ):
+                connection.execute(sql.SQL(statement).format(**names))
     return role
