@@ -74,22 +74,38 @@ def ensure_zone_role(connection: psycopg.Connection, zone_code: str) -> str:
             sql.Identifier(connection.info.dbname), grantee
         )
     )
+    _on_zone_schema(
+        connection,
+        zone_code,
+        role,
+        "GRANT USAGE ON SCHEMA {schema} TO {role}",
+        "GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}",
+        "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema} "
+        "GRANT SELECT ON TABLES TO {role}",
+    )
+    return role
+
+
+def _on_zone_schema(
+    connection: psycopg.Connection, zone_code: str, role: str, *statements: str
+) -> None:
+    """Run ``statements`` on the zone's schema, if it exists, with {schema}, {role}, {owner}.
+
+    Default privileges cover only tables created by the named role. That role is the schema's
+    owner (the pipeline's role), not the administrator running this command.
+    """
     owner = connection.execute(
         "select pg_get_userbyid(nspowner) from pg_namespace where nspname = %s", [zone_code]
     ).fetchone()
-    if owner is not None:
-        # Default privileges cover only tables created by the named role. That role is the
-        # schema's owner (the pipeline's role), not the administrator running this command.
-        names = {"schema": sql.Identifier(zone_code), "grantee": grantee}
-        names["owner"] = sql.Identifier(owner[0])
-        for statement in (
-            "GRANT USAGE ON SCHEMA {schema} TO {grantee}",
-            "GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {grantee}",
-            "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema} "
-            "GRANT SELECT ON TABLES TO {grantee}",
-        ):
-            connection.execute(sql.SQL(statement).format(**names))
-    return role
+    if owner is None:
+        return
+    names = {
+        "schema": sql.Identifier(zone_code),
+        "role": sql.Identifier(role),
+        "owner": sql.Identifier(owner[0]),
+    }
+    for statement in statements:
+        connection.execute(sql.SQL(statement).format(**names))
 
 
 # Every role that ``user`` belongs to, directly or through other roles.
@@ -186,20 +202,13 @@ def revoke_zone(warehouse_url: str, zone_code: str, user: str) -> str:
             )
         # Grants made to the login itself on the zone's schema are carried over at each
         # publish, so they are revoked too: membership alone would leave them.
-        owner = connection.execute(
-            "select pg_get_userbyid(nspowner) from pg_namespace where nspname = %s", [zone_code]
-        ).fetchone()
-        if owner is not None:
-            names = {
-                "schema": sql.Identifier(zone_code),
-                "user": sql.Identifier(user),
-                "owner": sql.Identifier(owner[0]),
-            }
-            for statement in (
-                "REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {user}",
-                "REVOKE ALL ON SCHEMA {schema} FROM {user}",
-                "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema} "
-                "REVOKE ALL ON TABLES FROM {user}",
-            ):
-                connection.execute(sql.SQL(statement).format(**names))
+        _on_zone_schema(
+            connection,
+            zone_code,
+            user,
+            "REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {role}",
+            "REVOKE ALL ON SCHEMA {schema} FROM {role}",
+            "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema} "
+            "REVOKE ALL ON TABLES FROM {role}",
+        )
     return role
