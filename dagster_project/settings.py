@@ -133,12 +133,25 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     # Read here too, so a bad value stops a command before its run starts.
     extract_memory_limit(env)
     gate_memory_limit(env)
+    warehouse_path = Path(env.get("WAREHOUSE_PATH", data_dir / "warehouse.duckdb"))
+    marts_dir = Path(env.get("ZONE_MARTS_DIR", PROJECT_DIR / "marts"))
+    if marts_dir.exists() and not marts_dir.is_dir():
+        raise SettingsError(
+            f"ZONE_MARTS_DIR={str(marts_dir)!r} is not a directory: it holds each zone's mart "
+            "and candidate, so point it at a directory (it is created if missing)."
+        )
+    if mode == "embedded" and marts_dir.resolve() in warehouse_path.resolve().parents:
+        raise SettingsError(
+            f"WAREHOUSE_PATH={str(warehouse_path)!r} is inside ZONE_MARTS_DIR, where each zone's "
+            "mart is published for its managers: a zone mart there would receive every zone's "
+            "rows. Put the warehouse elsewhere, such as data/warehouse.duckdb."
+        )
     return Settings(
         mode=mode,
         source_url=source_url,
-        warehouse_path=Path(env.get("WAREHOUSE_PATH", data_dir / "warehouse.duckdb")),
+        warehouse_path=warehouse_path,
         warehouse_url=warehouse_url,
-        marts_dir=Path(env.get("ZONE_MARTS_DIR", PROJECT_DIR / "marts")),
+        marts_dir=marts_dir,
         data_dir=data_dir,
     )
 

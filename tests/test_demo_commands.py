@@ -42,3 +42,15 @@ def test_simulate_command_without_database(tmp_path, capsys):
     exit_code = main(["simulate", "--url", f"sqlite:///{tmp_path / 'missing.sqlite'}"])
     assert exit_code == 1
     assert "run zone-marts generate first" in capsys.readouterr().err
+
+
+def test_production_needs_explicit_demo_url(tmp_path, monkeypatch, capsys):
+    # simulate wrote a fake business hour into the production Base Opération.
+    monkeypatch.setenv("ZONE_MARTS_MODE", "production")
+    monkeypatch.setenv("BASE_OPERATION_URL", "postgresql://etl@127.0.0.1:1/base_operation")
+    monkeypatch.setenv("WAREHOUSE_URL", "postgresql://etl@127.0.0.1:1/warehouse")
+    for command in (["simulate"], ["generate", "--scale", "0.02"]):
+        assert main(command) == 2
+        assert "name a demo database with --url" in capsys.readouterr().err
+    url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
+    assert main(["generate", "--url", url, "--scale", "0.02", "--as-of", AS_OF]) == 0

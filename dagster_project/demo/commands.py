@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 import time
 from datetime import datetime
 
+import psycopg
+
+from dagster_project.access.secrets import mask_secrets
 from dagster_project.demo.database import DemoDatabaseError, describe_url
 from dagster_project.demo.generate import generate_base_operation
 from dagster_project.demo.simulate import simulate_business_hour
 from dagster_project.settings import load_settings
+
+# Errors of the database drivers, such as a login without INSERT on a table.
+DRIVER_ERRORS = (psycopg.Error, sqlite3.Error)
 
 
 def register_commands(subparsers) -> None:
@@ -77,15 +84,37 @@ def _parse_as_of(text: str) -> datetime:
     return instant
 
 
+def demo_target(args: argparse.Namespace) -> str | None:
+    """Return the database that generate or simulate writes to, or None after naming why not.
+
+    In production mode BASE_OPERATION_URL is the company's own Base Opération, so these commands
+    write demo rows only into a database given explicitly with --url.
+    """
+    if args.url:
+        return args.url
+    settings = load_settings()
+    if settings.is_production:
+        print(
+            f"zone-marts {args.command}: ZONE_MARTS_MODE=production, so BASE_OPERATION_URL is the "
+            "production Base Opération, where demo rows must not go; name a demo database "
+            "with --url",
+            file=sys.stderr,
+        )
+        return None
+    return settings.source_url
+
+
 def run_generate(args: argparse.Namespace) -> int:
-    url = args.url or load_settings().source_url
+    url = demo_target(args)
+    if url is None:
+        return 2
     started = time.perf_counter()
     try:
         counts = generate_base_operation(
             url, scale=args.scale, seed=args.seed, as_of=args.as_of, overwrite=args.overwrite
         )
-    except (DemoDatabaseError, ValueError) as error:
-        print(f"generate failed: {error}", file=sys.stderr)
+    except (DemoDatabaseError, ValueError, *DRIVER_ERRORS) as error:
+        print(f"generate failed: {first_line(error, url)}", file=sys.stderr)
         return 1
     seconds = time.perf_counter() - started
     print(f"Generated the Base Opération at {describe_url(url)} in {seconds:.1f} s:")
@@ -94,15 +123,23 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    url = args.url or load_settings().source_url
+    url = demo_target(args)
+    if url is None:
+        return 2
     try:
         counts = simulate_business_hour(url, seed=args.seed)
-    except DemoDatabaseError as error:
-        print(f"simulate failed: {error}", file=sys.stderr)
+    except (DemoDatabaseError, *DRIVER_ERRORS) as error:
+        print(f"simulate failed: {first_line(error, url)}", file=sys.stderr)
         return 1
     print(f"Simulated one business hour on {describe_url(url)}:")
     _print_counts(counts)
     return 0
+
+
+def first_line(error: Exception, url: str) -> str:
+    """Return the first line of ``error``, with the URL's password masked."""
+    lines = str(error).strip().splitlines() or [type(error).__name__]
+    return mask_secrets(lines[0], url)
 
 
 def _print_counts(counts: dict[str, int]) -> None:
