@@ -10,6 +10,8 @@ import sys
 from dagster_project.settings import PROJECT_DIR, load_settings
 
 DEFAULT_DAGSTER_HOME = PROJECT_DIR / ".dagster_home"
+# The shell's exit code for a command stopped by Ctrl+C (128 + SIGINT).
+INTERRUPTED_EXIT_CODE = 130
 
 
 def _instance():
@@ -30,15 +32,22 @@ def _run(args: argparse.Namespace) -> int:
         # Imported here so that `zone-marts --help` does not pay for loading Dagster and dbt.
         from dagster_project.definitions import defs
 
-        outcome = run_pipeline(
-            defs,
-            load_zones(),
-            settings.marts_dir,
-            _instance(),
-            reconcile_deletes=not args.no_reconcile,
-            warehouse_url=settings.warehouse_url if settings.is_production else None,
-        )
+        try:
+            outcome = run_pipeline(
+                defs,
+                load_zones(),
+                settings.marts_dir,
+                _instance(),
+                reconcile_deletes=not args.no_reconcile,
+                warehouse_url=settings.warehouse_url if settings.is_production else None,
+            )
+        except KeyboardInterrupt:
+            # Between two runs: each run either finished or was rolled back.
+            print("Interrupted (Ctrl+C); run the command again to finish.", file=sys.__stdout__)
+            return INTERRUPTED_EXIT_CODE
     print(format_outcome(outcome))
+    if outcome.interrupted:
+        return INTERRUPTED_EXIT_CODE
     if outcome.succeeded and not settings.is_production:
         print(
             f"\nZone marts are in {settings.marts_dir}/<zone>.duckdb; open them read-only, "

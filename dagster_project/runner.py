@@ -49,10 +49,34 @@ class PipelineOutcome:
     refresh_error: str | None
     refresh_seconds: float
     zones: list[ZoneOutcome]
+    interrupted: bool = False
+    """Ctrl+C stopped a run: the zones after it were not run."""
+    total_seconds: float = 0.0
+    """The refresh and every publish, as the command line waited for them."""
 
     @property
     def succeeded(self) -> bool:
-        return self.refresh_succeeded and all(zone.published for zone in self.zones)
+        return (
+            self.refresh_succeeded
+            and not self.interrupted
+            and all(zone.published for zone in self.zones)
+        )
+
+
+# Errors with which Dagster ends a step that Ctrl+C (SIGINT) interrupted.
+INTERRUPT_ERRORS = ("DagsterExecutionInterruptedError", "KeyboardInterrupt")
+
+
+def was_interrupted(result: dg.ExecuteInProcessResult) -> bool:
+    """Return whether a step of ``result`` failed because the process was interrupted."""
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data:
+            error = event.step_failure_data.error
+            while error is not None:
+                if error.cls_name in INTERRUPT_ERRORS:
+                    return True
+                error = error.cause
+    return False
 
 
 def failure_message(result: dg.ExecuteInProcessResult) -> str:
@@ -200,6 +224,7 @@ def run_pipeline(
         refresh_error=None if refresh.success else failure_message(refresh),
         refresh_seconds=refresh_seconds,
         zones=[],
+        interrupted=was_interrupted(refresh),
     )
     if not refresh.success:
         return outcome
@@ -231,7 +256,17 @@ def run_pipeline(
                 summary_error=summary_error,
             )
         )
+        if was_interrupted(result):
+            outcome.interrupted = True
+            break
+    outcome.total_seconds = time.monotonic() - started
     return outcome
+
+
+INTERRUPTED_TEXT = (
+    "Interrupted (Ctrl+C): the zones not listed were not run and keep their last good mart. "
+    "Run the command again to finish."
+)
 
 
 def format_outcome(outcome: PipelineOutcome) -> str:
@@ -240,6 +275,7 @@ def format_outcome(outcome: PipelineOutcome) -> str:
         return (
             f"Refresh run {outcome.refresh_run_id} failed after {outcome.refresh_seconds:.1f} s: "
             f"{outcome.refresh_error}\nNo zone was published; every zone keeps its last good mart."
+            + (f"\n{INTERRUPTED_TEXT}" if outcome.interrupted else "")
         )
     lines = [f"Refresh run {outcome.refresh_run_id} succeeded in {outcome.refresh_seconds:.1f} s."]
     for zone_outcome in outcome.zones:
@@ -266,4 +302,7 @@ def format_outcome(outcome: PipelineOutcome) -> str:
         for table, count in zone_outcome.table_rows.items():
             if not table.startswith("_"):
                 lines.append(f"    {table:<34} {count:>9,} rows")
+    if outcome.interrupted:
+        lines += ["", INTERRUPTED_TEXT]
+    lines += ["", f"Refresh and publishes took {outcome.total_seconds:.1f} s in all."]
     return "\n".join(lines)

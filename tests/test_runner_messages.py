@@ -9,12 +9,14 @@ import duckdb
 import pytest
 
 from dagster_project.extract.loader import LoadError
+from dagster_project.pipeline import PUBLISH_JOB, REFRESH_JOB
 from dagster_project.resources import WarehouseResource
 from dagster_project.runner import (
     PipelineOutcome,
     ZoneOutcome,
     failure_message,
     format_outcome,
+    run_pipeline,
     summarize_zone,
 )
 from dagster_project.settings import SettingsError
@@ -99,3 +101,32 @@ def test_warehouse_path_to_sqlite_is_rejected_offline(tmp_path):
     with pytest.raises(ConnectionError, match="is not a DuckDB database file .it is a SQLite"):
         with warehouse.connect():
             pass
+
+
+def test_interrupted_publish_stops_later_zones(tmp_path):
+    # Ctrl+C during one zone's publish failed that zone, then the next zones were published.
+    zones = load_zones()[:3]
+    partitions = dg.StaticPartitionsDefinition([zone.code for zone in zones])
+
+    @dg.asset
+    def refreshed():
+        return 1
+
+    @dg.asset(partitions_def=partitions)
+    def published(context):
+        if context.partition_key == zones[1].code:
+            raise dg.DagsterExecutionInterruptedError()
+
+    defs = dg.Definitions(
+        assets=[refreshed, published],
+        jobs=[
+            dg.define_asset_job(REFRESH_JOB, selection=[refreshed]),
+            dg.define_asset_job(PUBLISH_JOB, selection=[published], partitions_def=partitions),
+        ],
+    )
+    with dg.instance_for_test() as instance:
+        outcome = run_pipeline(defs, zones, tmp_path, instance)
+    assert outcome.interrupted
+    assert not outcome.succeeded
+    assert [zone.zone.code for zone in outcome.zones] == [zones[0].code, zones[1].code]
+    assert "Interrupted (Ctrl+C)" in format_outcome(outcome)
