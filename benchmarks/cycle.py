@@ -261,7 +261,8 @@ def main() -> int:
         if args.output:
             Path(args.output).write_text(json.dumps(results, indent=2), encoding="utf-8")
         print(format_table(results))
-        print(json.dumps(results.get("latency")), flush=True)
+        if "latency" in results:
+            print(json.dumps(results["latency"]), flush=True)
     finally:
         if not args.keep_database:
             with psycopg.connect(args.admin_url, autocommit=True) as admin:

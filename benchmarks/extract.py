@@ -9,9 +9,11 @@ Steps, each in its own process so its peak RSS is its own:
                pyarrow backends, merge on the primary key), run by extract_dlt.py in the
                virtual environment given by --dlt-python; skipped without it
 
-Usage: .venv/bin/python benchmarks/extract.py [--rows N] [--admin-url URL] [--write FILE]
-       [--dlt-python PYTHON]
-The script creates its own database (zm_bench_extract) on the server and drops it afterwards.
+Usage: .venv/bin/python benchmarks/extract.py [--rows N] [--admin-url URL] [--database NAME]
+       [--write FILE] [--dlt-python PYTHON]
+The script creates its own database (--database, default zm_bench_extract) on the server, after
+dropping any database of that name, and drops it afterwards. It prints the results page, and
+writes it to --write when given (benchmarks/extract-results.md is the committed one).
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ import time
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-DATABASE = "zm_bench_extract"
+DEFAULT_DATABASE = "zm_bench_extract"
 RESULTS = Path(__file__).with_name("extract-results.md")
 DLT_STEP = Path(__file__).with_name("extract_dlt.py")
 DLT_BACKENDS = ("connectorx", "pyarrow")
@@ -60,8 +63,8 @@ CHANGE_ONE_PERCENT = (
 )
 
 
-def database_url(admin_url: str) -> str:
-    return admin_url.rpartition("/")[0] + "/" + DATABASE
+def database_url(admin_url: str, database: str) -> str:
+    return admin_url.rpartition("/")[0] + "/" + database
 
 
 def peak_rss_mb() -> float:
@@ -178,7 +181,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2_000_000, help="rows in the table")
     parser.add_argument("--admin-url", default=ADMIN_URL, help="PostgreSQL maintenance URL")
-    parser.add_argument("--write", default=str(RESULTS), help="results page to write")
+    parser.add_argument(
+        "--database",
+        default=DEFAULT_DATABASE,
+        help=f"scratch database, dropped and created again (default {DEFAULT_DATABASE})",
+    )
+    parser.add_argument(
+        "--write", help=f"results page to write, such as {RESULTS.relative_to(RESULTS.parents[1])}"
+    )
     parser.add_argument(
         "--dlt-python",
         help="Python of a virtual environment with dlt installed (see extract_dlt.py)",
@@ -198,11 +208,12 @@ def main() -> int:
     if not args.dlt_python:
         print("dlt rows skipped: pass --dlt-python PYTHON to measure dlt", file=sys.stderr)
     load_average = Path("/proc/loadavg").read_text().split()[0]
-    url = database_url(args.admin_url)
+    url = database_url(args.admin_url, args.database)
+    database = sql.Identifier(args.database).as_string()
     dlt_full, dlt_incremental = {}, {}
     with psycopg.connect(args.admin_url, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {DATABASE}")
+        admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {database}")
     try:
         with psycopg.connect(url, autocommit=True) as connection:
             connection.execute(TABLE_DDL)
@@ -222,7 +233,7 @@ def main() -> int:
                 dlt_incremental[backend] = run_dlt_step(args.dlt_python, backend, url, directory)
     finally:
         with psycopg.connect(args.admin_url, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+            admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
 
     rows = [
         ("binary COPY read and discarded (the floor)", floor),
@@ -268,7 +279,8 @@ connects, and DuckDB writes a checkpoint when it closes).
 
 {goals_text(floor, full, incremental, dlt_full)}
 """
-    Path(args.write).write_text(page, encoding="utf-8")
+    if args.write:
+        Path(args.write).write_text(page, encoding="utf-8")
     print(page)
     return 0
 

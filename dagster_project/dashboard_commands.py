@@ -41,6 +41,13 @@ def build_streamlit_command(zone_code: str, port: int) -> list[str]:
     ]
 
 
+def tcp_port(text: str) -> int:
+    """Parse a --port value: a whole number from 1 to 65535."""
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port from 1 to 65535")
+    return int(text)
+
+
 def port_is_free(port: int) -> bool:
     """Return whether a server could listen on 127.0.0.1:``port`` now."""
     with socket.socket() as probe:
@@ -83,6 +90,6 @@ def register_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     dashboard.add_argument("--zone", required=True, help="zone code, as in marts/zones.yml")
     dashboard.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})"
+        "--port", type=tcp_port, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})"
     )
     dashboard.set_defaults(handler=_dashboard)

@@ -346,10 +346,21 @@ def _parse_zone(raw: dict, freshness_defaults: dict | None = None) -> Zone:
     )
 
 
+def read_yaml(path: Path, error_type: type[Exception], what: str, hint: str = "") -> object:
+    """Return the YAML document in ``path``; raise ``error_type`` naming the file, ``what`` it
+    holds and ``hint`` (what to do), when it cannot be read or parsed."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except OSError as error:
+        raise error_type(f"cannot read {what} {path}: {error.strerror}{hint}") from None
+    except yaml.YAMLError as error:
+        raise error_type(f"{path}: invalid YAML ({error})") from None
+
+
 def load_zones(path: Path = ZONES_FILE) -> list[Zone]:
     """Parse the zone declaration; raise ZoneConfigError naming the faulty zone and field."""
-    with open(path, encoding="utf-8") as handle:
-        document = yaml.safe_load(handle) or {}
+    document = read_yaml(path, ZoneConfigError, "the zone declaration") or {}
     if not isinstance(document, dict):
         raise ZoneConfigError(f"{path}: the top level must be a mapping with a 'zones:' list")
     unknown = sorted(set(document) - {"zones", "freshness_defaults"})

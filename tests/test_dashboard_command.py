@@ -10,6 +10,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from test_dashboard_browser import ZONES, free_port, wait_until_serving
 from test_dashboard_marts import build_zone_mart
 
@@ -90,3 +91,9 @@ def test_unusable_zone_login_url_named(monkeypatch, capsys):
     error = capsys.readouterr().err
     assert "ZONE_MARTS_DASHBOARD_URL is an invalid PostgreSQL URL" in error
     assert "Secret9" not in error
+
+
+def test_port_out_of_range_named(capsys):
+    with pytest.raises(SystemExit):
+        main(["dashboard", "--zone", "idf", "--port", "99999"])
+    assert "'99999' is not a TCP port from 1 to 65535" in capsys.readouterr().err

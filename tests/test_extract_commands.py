@@ -67,3 +67,17 @@ def test_discover_quotes_names_yaml_would_misread(sqlite_source, tmp_path):
     assert main(["discover", "--url", sqlite_source.url, "--write", str(draft)]) == 0
     specs = parse_declaration(yaml.safe_load(draft.read_text()))
     assert sorted(spec.name for spec in specs) == ["010", "null", "on"]
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://reader:Secret9@127.0.0.1/erp", "scheme 'mysql' is not supported"),
+        ("sqlite:///{tmp}/missing.sqlite", "not found"),
+    ],
+)
+def test_discover_names_unusable_source(tmp_path, capsys, url, message):
+    assert main(["discover", "--url", url.format(tmp=tmp_path)]) == 1
+    error = capsys.readouterr().err
+    assert message in error
+    assert "Secret9" not in error

@@ -200,6 +200,14 @@ def test_login_reads_after_second_publish(production, make_login):
     assert read(url, f"SELECT count(*) FROM {zone}.fct_order_lines")[0][0] > 0
 
 
+def test_reconcile_runs_on_postgres_warehouse(production):
+    # reconcile used to refuse production mode, though the PostgreSQL loader can delete keys.
+    reconciled = _run(production.env, str(BIN / "zone-marts"), "reconcile", "--table", "carriers")
+    assert reconciled.returncode == 0, reconciled.stderr[-3000:]
+    assert "carriers: read" in reconciled.stdout
+    assert "deleted 0" in reconciled.stdout
+
+
 def test_password_never_printed_or_stored(production):
     assert production.password not in production.output
     for path in production.root.rglob("*"):

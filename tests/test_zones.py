@@ -184,3 +184,18 @@ def test_invalid_settings_rejected(environment, message):
         load_settings(environment)
     # A password that breaks a URL's syntax cannot be masked, so the URL is never repeated.
     assert "Secret9" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "cannot read the zone declaration"), ("zones: [\n", "invalid YAML")],
+)
+def test_unreadable_zone_file_named(tmp_path, content, message):
+    # A directory or broken YAML given as --zones-file printed a traceback.
+    path = tmp_path / "zones.yml"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(ZoneConfigError, match=message):
+        load_zones(path)

@@ -9,10 +9,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import yaml
-
 from dagster_project.settings import load_settings
-from dagster_project.zones import ZoneConfigError, parse_duration
+from dagster_project.zones import ZoneConfigError, parse_duration, read_yaml
 
 DEFAULT_ALERTS_FILE = Path(__file__).resolve().parent / "alerts.yml"
 ALERTS_FILE_VARIABLE = "ZONE_MARTS_ALERTS_FILE"
@@ -90,13 +88,8 @@ def load_alert_config(
     """
     env = os.environ if environ is None else environ
     path = Path(path or env.get(ALERTS_FILE_VARIABLE) or DEFAULT_ALERTS_FILE)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            document = yaml.safe_load(handle) or {}
-    except FileNotFoundError as error:
-        raise AlertConfigError(
-            f"alert configuration {path} not found: create it or set {ALERTS_FILE_VARIABLE}"
-        ) from error
+    hint = f"; create it or set {ALERTS_FILE_VARIABLE}"
+    document = read_yaml(path, AlertConfigError, "the alert configuration", hint) or {}
     if not isinstance(document, dict):
         raise AlertConfigError(f"{path}: expected a mapping at the top level")
 

@@ -9,39 +9,39 @@ from pathlib import Path
 from dagster_project.extract.declaration import load_declaration
 from dagster_project.extract.discover import audit_source, draft_declaration, format_audit
 from dagster_project.extract.run import extract_table
-from dagster_project.extract.sources import open_source
+from dagster_project.extract.sources import SourceError, open_source
 from dagster_project.resources import WarehouseResource
 from dagster_project.settings import load_settings
 
 
 def discover(args: argparse.Namespace) -> int:
     url = args.url or load_settings().source_url
-    source = open_source(url)
     try:
-        audits = audit_source(source)
-    finally:
-        source.close()
+        source = open_source(url)
+        try:
+            audits = audit_source(source)
+        finally:
+            source.close()
+    except SourceError as error:
+        print(f"discover failed: {error}", file=sys.stderr)
+        return 1
     print(format_audit(audits))
     if args.write:
         path = Path(args.write)
         if path.exists() and not args.force:
             print(f"{path} exists; pass --force to overwrite it", file=sys.stderr)
             return 1
-        path.write_text(draft_declaration(audits), encoding="utf-8")
+        try:
+            path.write_text(draft_declaration(audits), encoding="utf-8")
+        except OSError as error:
+            print(f"cannot write {path}: {error.strerror}", file=sys.stderr)
+            return 1
         print(f"wrote a draft declaration for {len(audits)} tables to {path}")
     return 0
 
 
 def reconcile(args: argparse.Namespace) -> int:
     settings = load_settings()
-    if settings.is_production:
-        # NOTE: only the DuckDB loader exists; a PostgreSQL warehouse needs its own loader.
-        print(
-            "reconcile writes to the embedded DuckDB warehouse only; run it with "
-            "ZONE_MARTS_MODE=embedded",
-            file=sys.stderr,
-        )
-        return 1
     specs = load_declaration()
     if args.table:
         specs = [spec for spec in specs if spec.name in args.table]
@@ -51,7 +51,11 @@ def reconcile(args: argparse.Namespace) -> int:
             return 1
     source = open_source(settings.source_url)
     try:
-        with WarehouseResource(path=str(settings.warehouse_path)).connect() as connection:
+        warehouse = WarehouseResource(
+            path=str(settings.warehouse_path),
+            url=settings.warehouse_url if settings.is_production else None,
+        )
+        with warehouse.connect() as connection:
             for spec in specs:
                 result = extract_table(spec, source, connection, reconcile=True)
                 print(

@@ -68,8 +68,10 @@ def open_source(url: str) -> Source:
         from dagster_project.extract.sources.postgres import PostgresSource
 
         return PostgresSource(url)
+    # Only the scheme is shown: the rest of the URL may hold a password.
     raise SourceError(
-        f"source URL {url!r} is not supported: use sqlite:///PATH or postgresql://..."
+        f"source URL scheme {url.partition(':')[0]!r} is not supported: use sqlite:///PATH or "
+        "postgresql://..."
     )
 
 
