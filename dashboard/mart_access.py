@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import duckdb
 import pandas as pd
 
+from dagster_project.access.secrets import mask_secrets
 from dagster_project.duckdb_files import connect_duckdb
 from dagster_project.settings import Settings, check_postgres_url
 
@@ -122,8 +123,12 @@ class PostgresMart:
         try:
             connection = psycopg.connect(self.url, connect_timeout=10)
         except psycopg.OperationalError as error:
-            first_line = str(error).strip().splitlines()[0]
-            raise MartNotFoundError(f"cannot connect to the mart database: {first_line}") from error
+            # A wrong password or an unreachable server is not a zone without data: the page
+            # asks managers to report it rather than wait for a first publish.
+            first_line = mask_secrets(str(error).strip().splitlines()[0], self.url)
+            raise MartUnreadableError(
+                f"cannot connect to the mart database: {first_line}"
+            ) from error
         try:
             # One read-only snapshot for the whole page, like the DuckDB file.
             connection.read_only = True

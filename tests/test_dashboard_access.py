@@ -10,7 +10,13 @@ import pytest
 from psycopg import sql
 
 from dagster_project.settings import load_settings
-from dashboard.mart_access import DuckDbMart, MartNotFoundError, PostgresMart, locate_mart
+from dashboard.mart_access import (
+    DuckDbMart,
+    MartNotFoundError,
+    MartUnreadableError,
+    PostgresMart,
+    locate_mart,
+)
 
 COUNT_SINCE = "select count(*) as days from fct_zone_daily_kpis where local_date >= %(first_day)s"
 
@@ -93,3 +99,12 @@ def test_postgres_login_cannot_read_other_zone(zone_login):
     with PostgresMart(zone_login, "idf").session() as session:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             session.query("select count(*) from reunion.fct_zone_daily_kpis")
+
+
+def test_unreachable_mart_database_is_not_missing_data():
+    # The page said the zone's data was not published yet, and managers waited for it.
+    mart = PostgresMart("postgresql://alice:Secret9@127.0.0.1:1/warehouse", "idf")
+    with pytest.raises(MartUnreadableError, match="cannot connect") as raised:
+        with mart.session():
+            pass
+    assert "Secret9" not in str(raised.value)
