@@ -123,8 +123,8 @@ class PostgresMart:
         try:
             connection = psycopg.connect(self.url, connect_timeout=10)
         except psycopg.OperationalError as error:
-            # A wrong password or an unreachable server is not a zone without data: the page
-            # asks managers to report it rather than wait for a first publish.
+            # A wrong password or an unreachable server is not a zone without data, so the page
+            # tells managers to report it instead of waiting for a first publish.
             first_line = mask_secrets(str(error).strip().splitlines()[0], self.url)
             raise MartUnreadableError(
                 f"cannot connect to the mart database: {first_line}"

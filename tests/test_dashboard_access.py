@@ -102,7 +102,7 @@ def test_postgres_login_cannot_read_other_zone(zone_login):
 
 
 def test_unreachable_mart_database_is_not_missing_data():
-    # The page said the zone's data was not published yet, and managers waited for it.
+    # The page showed the zone's data as not yet published, so managers waited for it.
     mart = PostgresMart("postgresql://alice:Secret9@127.0.0.1:1/warehouse", "idf")
     with pytest.raises(MartUnreadableError, match="cannot connect") as raised:
         with mart.session():
