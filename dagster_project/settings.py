@@ -65,34 +65,54 @@ def check_postgres_url(variable: str, url: str, query_parameters: tuple[str, ...
     The message never repeats the URL: a password that breaks the URL's syntax could not be
     masked in it. ``query_parameters`` lists the only parameters allowed, when restricted.
     """
-    problem = None
-    parts = urlsplit(url)
-    if any(character.isspace() for character in url):
-        problem = f"it contains a space; {PERCENT_ENCODING_HINT}"
-    elif parts.fragment or "#" in url or url.count("@") > 1 or "@" in parts.path + parts.query:
-        problem = f"a character of the user name or password ends it early; {PERCENT_ENCODING_HINT}"
-    elif BAD_PERCENT_ESCAPE.search(url):
-        problem = f"it contains a % not followed by two hexadecimal digits; {PERCENT_ENCODING_HINT}"
-    elif "," in parts.netloc:
-        problem = "it names several hosts; give one host"
-    elif not parts.path.strip("/"):
-        problem = "it names no database; end it with /<database>"
-    elif not _has_valid_port(parts):
-        problem = "its port is not a number from 0 to 65535"
-    if problem is None and query_parameters is not None:
-        unsupported = sorted({name for name, _ in parse_qsl(parts.query)} - set(query_parameters))
-        if unsupported:
-            problem = (
-                f"dbt cannot apply its query parameters {', '.join(unsupported)}; put the user "
-                f"and password before the host (allowed parameters: {', '.join(query_parameters)})"
-            )
+    problem = _url_problem(url, query_parameters)
     if problem:
         raise SettingsError(f"{variable} is an invalid PostgreSQL URL: {problem}.")
 
 
+def _url_problem(url: str, query_parameters: tuple[str, ...] | None) -> str | None:
+    """Return what makes ``url`` unusable by libpq and dbt alike, or None."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        # urllib reads brackets as an IPv6 address and fails on the text between them.
+        return f"it does not parse as a URL; {PERCENT_ENCODING_HINT}, [ as %5B and ] as %5D"
+
+    # Characters of the password that change where urllib, libpq and dbt split the URL.
+    if any(character.isspace() for character in url):
+        return f"it contains a space; {PERCENT_ENCODING_HINT}"
+    if parts.fragment or "#" in url or url.count("@") > 1 or "@" in parts.path + parts.query:
+        return f"a character of the user name or password ends it early; {PERCENT_ENCODING_HINT}"
+    if BAD_PERCENT_ESCAPE.search(url):
+        return f"it contains a % not followed by two hexadecimal digits; {PERCENT_ENCODING_HINT}"
+    if "," in parts.netloc:
+        return "it names several hosts; give one host"
+    if not host or "%" in host:
+        return "it names no host (a Unix socket directory is not supported); give a host name"
+    if not parts.path.strip("/") or "/" in parts.path.strip("/"):
+        return "it names no database, or more than a database; end it with /<database>"
+    if not _has_valid_port(parts):
+        return "its port is not a number from 1 to 65535"
+
+    parameters = {name for name, _ in parse_qsl(parts.query)}
+    if "password" in parameters:
+        return (
+            "it has a password query parameter, which errors would show; put the password "
+            f"before the host instead ({PERCENT_ENCODING_HINT})"
+        )
+    unsupported = sorted(parameters - set(query_parameters or parameters))
+    if unsupported:
+        return (
+            f"dbt cannot apply its query parameters {', '.join(unsupported)}; put the user "
+            f"and password before the host (allowed parameters: {', '.join(query_parameters)})"
+        )
+    return None
+
+
 def _has_valid_port(parts: SplitResult) -> bool:
     try:
-        return parts.port is None or 0 <= parts.port <= 65535
+        return parts.port is None or 1 <= parts.port <= 65535
     except ValueError:
         # urllib raises for a port that is not a number or is out of range.
         return False

@@ -157,20 +157,36 @@ def test_hostile_user_name_refused(warehouse_url):
 
 
 @pytest.mark.parametrize(
-    ("setup", "message"),
+    ("setup", "message", "cleanup"),
     [
-        ("ALTER ROLE {user} NOLOGIN", "cannot log in"),
-        ("ALTER ROLE {user} CREATEROLE", "has CREATEROLE"),
-        ("GRANT pg_read_all_data TO {user}", "is a member of pg_read_all_data"),
+        (["ALTER ROLE {user} NOLOGIN"], "cannot log in", []),
+        (["ALTER ROLE {user} CREATEROLE"], "has CREATEROLE", []),
+        (["GRANT pg_read_all_data TO {user}"], "is a member of pg_read_all_data", []),
+        (
+            ["GRANT USAGE ON SCHEMA hdf TO {user}"],
+            "can already use schema hdf",
+            ["REVOKE USAGE ON SCHEMA hdf FROM {user}"],
+        ),
+        (
+            ["CREATE ROLE {user}_viewer", "GRANT {user} TO {user}_viewer"],
+            "is granted to {user}_viewer",
+            ["DROP ROLE {user}_viewer"],
+        ),
     ],
 )
-def test_privileged_login_refused(warehouse_url, login, setup, message):
-    # Such a login was granted a zone and then read other zones through what it already held.
+def test_privileged_login_refused(warehouse_url, login, setup, message, cleanup):
+    # Such a login was granted a zone and then read other zones through what it already had.
     user, _ = login
     with psycopg.connect(warehouse_url, autocommit=True) as connection:
-        connection.execute(setup.format(user=user))
-    with pytest.raises(AccessError, match=message):
-        grant_zone(warehouse_url, "idf", user)
+        for statement in setup:
+            connection.execute(statement.format(user=user))
+    try:
+        with pytest.raises(AccessError, match=message.format(user=user)):
+            grant_zone(warehouse_url, "idf", user)
+    finally:
+        with psycopg.connect(warehouse_url, autocommit=True) as connection:
+            for statement in cleanup:
+                connection.execute(statement.format(user=user))
 
 
 def test_revoke_removes_direct_grants(warehouse_url, login, tmp_path):

@@ -48,7 +48,7 @@ def test_secret_that_breaks_the_url_is_named(tmp_path):
         ("receivers:\n  - {url: json://127.0.0.1:9/h}\n", "receivers.0. is a dict, not an apprise"),
         ("receivers:\n  - foo://nowhere\n", "receivers.0. is not a URL that apprise"),
         ("reminder_interval: 0m\n", "reminder_interval must be longer than 0"),
-        *[(f"group_above: {value}\n", "group_above=") for value in ("0", "-2", "2.5", "''")],
+        *[(f"group_above: {value}\n", "group_above=") for value in ("0", "-2", "2.5", "''", "²")],
     ],
 )
 def test_invalid_alert_setting_is_named(tmp_path, text, message):

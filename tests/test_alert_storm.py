@@ -274,3 +274,27 @@ def test_few_notices_sent_one_by_one(tmp_path, webhook):
     dispatcher.handle(stale_signals(failing=True)[:3])
     assert len(webhook.titles) == 3
     assert all(title.startswith("[zone-marts] FAILED: ") for title in webhook.titles)
+
+
+def test_failure_after_partial_resolution_alerts_all(tmp_path, smtp):
+    # The e-mail receiver got the resolution while the web hook was down. When the check failed
+    # again, no receiver got an alert, so e-mail readers believed the incident was over.
+    hook = WebhookReceiver()
+    hook.start()
+    clock = Clock(START)
+    dispatcher = make_dispatcher(tmp_path, [smtp.url, hook.url], clock)
+    try:
+        dispatcher.handle([failed_attempt("run0", 0)])
+        hook.stop()
+        clock.now += timedelta(minutes=10)
+        dispatcher.handle(run_success_signals("refresh", "run1", {}))
+        hook.start()
+        clock.now += timedelta(minutes=30)
+        report = dispatcher.handle([failed_attempt("run2", 0)])
+    finally:
+        hook.stop()
+    assert [notice.kind for notice in report.delivered] == ["alert"]
+    assert len(smtp.messages) == 3
+    assert "RESOLVED" in smtp.messages[1]
+    assert "FAILED" in smtp.messages[2]
+    assert len(hook.bodies) == 2

@@ -52,5 +52,7 @@ def test_production_needs_explicit_demo_url(tmp_path, monkeypatch, capsys):
     for command in (["simulate"], ["generate", "--scale", "0.02"]):
         assert main(command) == 2
         assert "name a demo database with --url" in capsys.readouterr().err
+        assert main([*command, "--url", "postgresql://etl@127.0.0.1:1/base_operation"]) == 2
+        assert "--url is BASE_OPERATION_URL" in capsys.readouterr().err
     url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
     assert main(["generate", "--url", url, "--scale", "0.02", "--as-of", AS_OF]) == 0

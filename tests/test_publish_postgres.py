@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -136,17 +137,44 @@ def publish_version(tmp_path, url: str, zone: str, version: int) -> list[str]:
     return publish_to_postgres(candidate, url, zone, entry(zone, f"run-{version}"))
 
 
-def test_view_on_zone_table_stops_publish(tmp_path, postgres_database, zone):
-    # DROP SCHEMA ... CASCADE of the previous version used to drop such a view silently.
+@pytest.mark.parametrize(
+    ("statements", "named"),
+    [
+        (
+            ["CREATE VIEW bi.daily AS SELECT sum(net_amount) FROM {zone}.fct_order_lines"],
+            "view bi.daily",
+        ),
+        (
+            ["CREATE TABLE bi.notes (id int, snapshot {zone}.dim_carriers)"],
+            "column snapshot of table bi.notes",
+        ),
+        (
+            [
+                "CREATE FUNCTION bi.carriers() RETURNS bigint LANGUAGE sql "
+                "BEGIN ATOMIC SELECT count(*) FROM {zone}.dim_carriers; END"
+            ],
+            "function bi.carriers()",
+        ),
+        (["CREATE FUNCTION {zone}.helper() RETURNS int LANGUAGE sql AS 'select 1'"], "helper()"),
+        (
+            [
+                "CREATE TABLE bi.secured (id int)",
+                "CREATE POLICY only_known ON bi.secured USING "
+                "(id IN (SELECT carrier_id FROM {zone}.dim_carriers))",
+            ],
+            "policy only_known on table bi.secured",
+        ),
+    ],
+)
+def test_object_built_on_zone_stops_publish(tmp_path, postgres_database, zone, statements, named):
+    # DROP SCHEMA ... CASCADE of the previous version used to drop such objects silently.
     publish_version(tmp_path, postgres_database, zone, 1)
     with psycopg.connect(postgres_database, autocommit=True) as connection:
-        connection.execute("CREATE SCHEMA reporting")
-        connection.execute(
-            f"CREATE VIEW reporting.daily AS SELECT sum(net_amount) FROM {zone}.fct_order_lines"
-        )
-    with pytest.raises(PublishError, match=f"view reporting.daily .reads {zone}.fct_order_lines"):
+        connection.execute("CREATE SCHEMA bi")
+        for statement in statements:
+            connection.execute(statement.format(zone=zone))
+    with pytest.raises(PublishError, match=re.escape(named)):
         publish_version(tmp_path, postgres_database, zone, 2)
-    assert rows(postgres_database, "select count(*) from reporting.daily") == [(1,)]
     versions = rows(postgres_database, f"select distinct version from {zone}.fct_order_lines")
     assert versions == [(1,)]
 

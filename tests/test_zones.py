@@ -144,7 +144,13 @@ BAD_URLS = [
     ("postgresql://etl:Secret9@127.0.0.1:99999/db", "port is not a number"),
     ("postgresql://etl:Secret9@h1:5432,h2:5432/db", "several hosts"),
     ("postgresql://etl:Secret9@127.0.0.1:5432", "names no database"),
-    ("postgresql://127.0.0.1/db?user=etl&password=Secret9", "dbt cannot apply"),
+    ("postgresql://127.0.0.1/db?user=etl&sslmode=require", "dbt cannot apply"),
+    ("postgresql://etl@127.0.0.1/db?password=Secret9", "password query parameter"),
+    ("postgresql://etl:Xy[Secret9]z@127.0.0.1:5432/db", "does not parse"),
+    ("postgresql://etl:Secret9@/db", "names no host"),
+    ("postgresql://etl:Secret9@%2Fvar%2Frun%2Fpostgresql/db", "names no host"),
+    ("postgresql://etl:Secret9@127.0.0.1/db/extra", "more than a database"),
+    ("postgresql://etl:Secret9@127.0.0.1:0/db", "port is not a number"),
 ]
 
 

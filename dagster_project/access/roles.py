@@ -1,11 +1,11 @@
 """Zone-level read access on the PostgreSQL warehouse, through one group role per zone.
 
-Each zone has a NOLOGIN role ``<database>_<code>_reader`` (see ``zone_reader_role``) with CONNECT
-on the database, USAGE on the zone's schema, SELECT on its tables and default privileges for
-tables created there later. The publish step re-applies those grants to every new schema it swaps
-in. A BI login gets read
-access by membership of that role only, so it owns nothing and reads no other schema: PUBLIC
-keeps no privilege on the database, on ``public`` or on the pipeline's schemas.
+Each zone has a NOLOGIN role ``<database>__<code>_reader`` (see ``zone_reader_role``) with
+CONNECT on the database, USAGE on the zone's schema, SELECT on its tables and default privileges
+for tables created there later. The publish step re-applies those grants to every new schema it
+swaps in. A BI login gets read access by membership of that role only, so it owns nothing and
+reads no other schema: PUBLIC keeps no privilege on the database, on ``public`` or on the
+pipeline's schemas.
 """
 
 from __future__ import annotations
@@ -120,12 +120,13 @@ select rolname from pg_roles where oid in (select oid from granted) order by rol
 """
 
 
-def _check_login(connection: psycopg.Connection, user: str) -> None:
+def _check_login(connection: psycopg.Connection, user: str, zone_code: str) -> None:
     """Raise AccessError unless ``user`` is a plain login that can read only what it is granted.
 
     A login that could read other zones through the privileges it already has would make a zone
-    grant meaningless: a superuser, a role that can create roles (it could grant itself any
-    zone), a member of any role other than this warehouse's zone readers, or a table owner.
+    grant meaningless. Such logins are superusers, roles that can create roles (they could
+    grant themselves any zone), members of roles other than this warehouse's zone readers,
+    roles granted to other roles, roles with their own USAGE on another schema, table owners.
     """
     row = connection.execute(
         "select rolsuper, rolcanlogin, rolcreaterole from pg_roles where rolname = %s", [user]
@@ -148,16 +149,40 @@ def _check_login(connection: psycopg.Connection, user: str) -> None:
             "without it"
         )
     database = connection.info.dbname
-    zone_roles = {zone_reader_role(database, zone.code) for zone in load_zones()}
-    others = [
-        name
-        for (name,) in connection.execute(MEMBERSHIPS, [user]).fetchall()
-        if name not in zone_roles
-    ]
+    codes = [zone.code for zone in load_zones()]
+    # Earlier versions named the reader roles zone_<code>_reader: a login still in one of them
+    # can move to the new role with this command before the old role is dropped.
+    zone_roles = {zone_reader_role(database, code) for code in codes}
+    zone_roles |= {f"zone_{code}_reader" for code in codes}
+    memberships = [name for (name,) in connection.execute(MEMBERSHIPS, [user]).fetchall()]
+    others = [name for name in memberships if name not in zone_roles]
     if others:
         raise AccessError(
             f"login {user!r} is a member of {', '.join(others)}, which may read more than its "
             "zones; use a login that belongs to no other role, or revoke those memberships"
+        )
+    members = connection.execute(
+        "select r.rolname from pg_auth_members as m join pg_roles as r on r.oid = m.member "
+        "join pg_roles as g on g.oid = m.roleid where g.rolname = %s order by 1",
+        [user],
+    ).fetchall()
+    if members:
+        raise AccessError(
+            f"login {user!r} is granted to {', '.join(name for (name,) in members)}, who would "
+            "read its zones too; revoke that membership or use another login"
+        )
+    usable = connection.execute(
+        "select distinct n.nspname from pg_namespace as n, aclexplode(n.nspacl) as a "
+        "join pg_roles as r on r.oid = a.grantee "
+        "where r.rolname = %s and a.privilege_type = 'USAGE' order by 1",
+        [user],
+    ).fetchall()
+    direct = [name for (name,) in usable if name != zone_code]
+    if direct:
+        raise AccessError(
+            f"login {user!r} can already use schema {', '.join(direct)} through its own "
+            "grants; revoke them (REVOKE ALL ON SCHEMA ... FROM it) so that it reads only the "
+            "zones granted here"
         )
     owned = connection.execute(
         "select count(*) from pg_class as c join pg_roles as r on r.oid = c.relowner "
@@ -179,7 +204,7 @@ def grant_zone(warehouse_url: str, zone_code: str, user: str) -> str:
     validate_zone_code(zone_code)
     validate_user_name(user)
     with psycopg.connect(warehouse_url) as connection:
-        _check_login(connection, user)
+        _check_login(connection, user, zone_code)
         revoke_public(connection)
         role = ensure_zone_role(connection, zone_code)
         connection.execute(

@@ -17,11 +17,11 @@ def mask_url(url: str) -> str:
 
     A URL that does not parse (a port out of range) is not shown at all.
     """
-    parts = urlsplit(url)
     try:
+        parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        return f"<{parts.scheme} URL not shown: it does not parse>"
+        return f"<{url.partition(':')[0]} URL not shown: it does not parse>"
     if parts.password is None:
         return url
     host = parts.hostname or ""
@@ -35,7 +35,10 @@ def mask_secrets(text: str, *urls: str | None) -> str:
     """Replace each URL of ``urls`` by its masked form, and its password wherever it appears."""
     for url in filter(None, urls):
         text = text.replace(url, mask_url(url))
-        password = urlsplit(url).password
+        try:
+            password = urlsplit(url).password
+        except ValueError:
+            password = None
         if password:
             for form in {password, unquote(password)}:
                 text = text.replace(form, MASK)

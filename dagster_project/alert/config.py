@@ -121,7 +121,7 @@ def load_alert_config(
             "a reminder"
         )
     group_above = setting("group_above", str(DEFAULT_GROUP_ABOVE))
-    if not group_above.strip().isdigit() or int(group_above) < 1:
+    if not re.fullmatch(r"[0-9]+", group_above.strip()) or int(group_above) < 1:
         raise AlertConfigError(
             f"{path}: group_above={group_above!r} is not a whole number of at least 1 (the "
             "number of notices due at once above which they go out as one message)"

@@ -125,7 +125,10 @@ class AlertDispatcher:
         for notice in due:
             groups.setdefault(notice.delivered_to, []).append(notice)
         for notices in groups.values():
-            title, body = compose_digest(notices, self.zones, self.ui_base_url)
+            if len(notices) == 1:
+                title, body = compose(notices[0], self.zones, self.ui_base_url)
+            else:
+                title, body = compose_digest(notices, self.zones, self.ui_base_url)
             self._deliver(notices, title, body, report)
         return report
 

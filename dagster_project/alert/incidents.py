@@ -114,6 +114,15 @@ class IncidentStore:
                 "and resolved_at is null",
                 signal.key,
             ).fetchone()
+            if (
+                signal.failing
+                and incident is not None
+                and _resolution_partly_sent(connection, incident["incident_id"])
+            ):
+                # Some receivers got the incident's resolution. Close it, so that the failure
+                # opens a new incident whose alert reaches them all.
+                self._resolve(connection, incident["incident_id"], now)
+                incident = None
             if signal.failing:
                 incident = self._record_failure(connection, incident, signal, now)
                 kind = self._failure_notice_kind(incident, now)
@@ -260,6 +269,14 @@ def _receivers_of(connection: sqlite3.Connection, incident_id: int, notice: str)
         (incident_id, notice),
     ).fetchall()
     return frozenset(row[0] for row in rows)
+
+
+def _resolution_partly_sent(connection: sqlite3.Connection, incident_id: int) -> bool:
+    row = connection.execute(
+        "select 1 from receiver_deliveries where incident_id = ? and notice like ? limit 1",
+        (incident_id, f"{RESOLUTION} %"),
+    ).fetchone()
+    return row is not None
 
 
 def _delivered_to_any(connection: sqlite3.Connection, incident_id: int) -> bool:

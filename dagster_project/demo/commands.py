@@ -14,7 +14,7 @@ from dagster_project.access.secrets import mask_secrets
 from dagster_project.demo.database import DemoDatabaseError, describe_url
 from dagster_project.demo.generate import generate_base_operation
 from dagster_project.demo.simulate import simulate_business_hour
-from dagster_project.settings import load_settings
+from dagster_project.settings import check_postgres_url, load_settings
 
 # Errors of the database drivers, such as a login without INSERT on a table.
 DRIVER_ERRORS = (psycopg.Error, sqlite3.Error)
@@ -90,9 +90,18 @@ def demo_target(args: argparse.Namespace) -> str | None:
     In production mode BASE_OPERATION_URL is the company's own Base Opération, so these commands
     write demo rows only into a database given explicitly with --url.
     """
-    if args.url:
-        return args.url
     settings = load_settings()
+    if args.url:
+        if settings.is_production and args.url == settings.source_url:
+            print(
+                f"zone-marts {args.command}: --url is BASE_OPERATION_URL, the production Base "
+                "Opération, where demo rows must not go; name a demo database",
+                file=sys.stderr,
+            )
+            return None
+        if args.url.startswith("postgresql://"):
+            check_postgres_url("--url", args.url)
+        return args.url
     if settings.is_production:
         print(
             f"zone-marts {args.command}: ZONE_MARTS_MODE=production, so BASE_OPERATION_URL is the "

@@ -41,28 +41,38 @@ LOCK_TIMEOUT = "5s"
 # SQLSTATE of PostgreSQL's lock_not_available, raised when LOCK_TIMEOUT runs out.
 LOCK_NOT_AVAILABLE = "55P03"
 
-# Objects that would go with the old schema, since a publish writes only tables: views,
-# materialized views and foreign tables in it, and views elsewhere that read its tables.
+# Objects that DROP SCHEMA ... CASCADE of the old version would take with it, other than what a
+# publish creates (tables, their indexes, row types, defaults and constraints). Examples are
+# views, functions, policies, triggers, foreign keys, a column typed with a zone table's row
+# type and any object created in the zone schema. PostgreSQL records each one in pg_depend.
 DEPENDENT_OBJECTS = """
-select format('%s %I.%I', case c.relkind when 'v' then 'view' when 'm' then 'materialized view'
-       else 'foreign table' end, n.nspname, c.relname)
-from pg_class as c
-join pg_namespace as n on n.oid = c.relnamespace
-where n.nspname = $1 and c.relkind in ('v', 'm', 'f')
-union
-select format('%s %I.%I (reads %I.%I)', case dependent.relkind when 'm'
-       then 'materialized view' else 'view' end, dependent_namespace.nspname,
-       dependent.relname, referenced_namespace.nspname, referenced.relname)
+with zone_objects (classid, objid) as (
+    select 'pg_class'::regclass, c.oid from pg_class as c where c.relnamespace = $1::regnamespace
+    union all
+    select 'pg_type'::regclass, t.oid from pg_type as t where t.typnamespace = $1::regnamespace
+    union all
+    select 'pg_namespace'::regclass, $1::regnamespace::oid
+)
+select distinct pg_describe_object(d.classid, d.objid, d.objsubid) as dependent
 from pg_depend as d
-join pg_rewrite as r on r.oid = d.objid
-join pg_class as dependent on dependent.oid = r.ev_class
-join pg_namespace as dependent_namespace on dependent_namespace.oid = dependent.relnamespace
-join pg_class as referenced on referenced.oid = d.refobjid
-join pg_namespace as referenced_namespace on referenced_namespace.oid = referenced.relnamespace
-where d.classid = 'pg_rewrite'::regclass and d.refclassid = 'pg_class'::regclass
-  and referenced_namespace.nspname = $1 and dependent_namespace.nspname <> $1
+join zone_objects as z on d.refclassid = z.classid and d.refobjid = z.objid
+where d.deptype in ('n', 'a')
+  and d.classid <> 'pg_default_acl'::regclass
+  and not (d.classid = 'pg_class'::regclass and exists (
+      select 1 from pg_class as c
+      where c.oid = d.objid and c.relnamespace = $1::regnamespace
+        and c.relkind in ('r', 'p', 'i', 'I', 'S', 't') and d.objsubid = 0))
+  and not (d.classid = 'pg_type'::regclass and exists (
+      select 1 from pg_type as t where t.oid = d.objid and t.typnamespace = $1::regnamespace))
+  and not (d.classid = 'pg_attrdef'::regclass and exists (
+      select 1 from pg_attrdef as a join pg_class as c on c.oid = a.adrelid
+      where a.oid = d.objid and c.relnamespace = $1::regnamespace))
+  and not (d.classid = 'pg_constraint'::regclass and exists (
+      select 1 from pg_constraint as k join pg_class as c on c.oid = k.conrelid
+      where k.oid = d.objid and c.relnamespace = $1::regnamespace and k.contype <> 'f'))
 order by 1
 """
+
 # PostgreSQL truncates longer identifiers.
 MAX_IDENTIFIER_BYTES = 63
 
@@ -83,14 +93,15 @@ def zone_reader_role(database: str, zone_code: str) -> str:
     """Return the name of the role that reads one zone's schema in warehouse ``database``.
 
     Roles belong to the whole PostgreSQL server, so the name carries the database: a login
-    granted a zone of one warehouse reads nothing of another warehouse on the same server. A
-    name over PostgreSQL's 63 bytes, which it would truncate, keeps the start of the database
-    name and a hash of all of it.
+    granted a zone of one warehouse reads nothing of another warehouse on the same server. Zone
+    codes never contain "__", so the last "__" separates the two and no other database and zone
+    give the same name. A name over PostgreSQL's 63 bytes, which it would truncate, keeps the
+    start of the database name and a hash of all of it.
     """
-    name = f"{database}_{zone_code}_reader"
+    name = f"{database}__{zone_code}_reader"
     if len(name.encode()) <= MAX_IDENTIFIER_BYTES:
         return name
-    suffix = f"_{hashlib.sha256(database.encode()).hexdigest()[:8]}_{zone_code}_reader"
+    suffix = f"_{hashlib.sha256(database.encode()).hexdigest()[:8]}__{zone_code}_reader"
     room = MAX_IDENTIFIER_BYTES - len(suffix)
     return database.encode()[:room].decode(errors="ignore") + suffix
 
@@ -248,19 +259,24 @@ def _drop_previous(
     try:
         cursor.execute(f"DROP SCHEMA IF EXISTS {previous_schema} CASCADE")
     except adbc_driver_manager.Error as error:
-        if getattr(error, "sqlstate", None) != LOCK_NOT_AVAILABLE:
-            raise
-        if before_swap:
+        locked = getattr(error, "sqlstate", None) == LOCK_NOT_AVAILABLE
+        if before_swap and locked:
             raise PublishError(
                 f"schema {zone_code}{PREVIOUS_SUFFIX}, the version before the last publish, is "
                 f"still read by an open transaction after {LOCK_TIMEOUT}; end that session and "
                 f"publish again; schema {zone_code} is unchanged"
             ) from error
+        if before_swap:
+            raise
+        # The publish is committed: a failed clean-up must not report it as failed.
         connection.rollback()
+        reason = "is still read by an open transaction" if locked else "could not be dropped"
         logger.warning(
-            "schema %s%s is still read by an open transaction; the next publish drops it",
+            "schema %s%s %s (%s); the next publish drops it",
             zone_code,
             PREVIOUS_SUFFIX,
+            reason,
+            (str(error).strip().splitlines() or [type(error).__name__])[0],
         )
 
 

@@ -43,18 +43,14 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         MACROS_DIGEST_VARIABLE: macros_digest(),
     }
     if settings.is_production and settings.warehouse_url:
+        # load_settings checked the URL: one host, a port, one database.
         url = urlsplit(settings.warehouse_url)
-        database = url.path.lstrip("/")
-        if not database:
-            raise ValueError(
-                "WAREHOUSE_URL has no database name: use postgresql://user@host:5432/warehouse"
-            )
         environment |= {
-            "DBT_PG_HOST": url.hostname or "127.0.0.1",
+            "DBT_PG_HOST": unquote(url.hostname),
             "DBT_PG_PORT": str(url.port or 5432),
             "DBT_PG_USER": unquote(url.username or "postgres"),
             "DBT_PG_PASSWORD": unquote(url.password or ""),
-            "DBT_PG_DBNAME": database,
+            "DBT_PG_DBNAME": unquote(url.path.strip("/")),
             # libpq's default, used when the URL sets no sslmode.
             "DBT_PG_SSLMODE": dict(parse_qsl(url.query)).get("sslmode", "prefer"),
         }
