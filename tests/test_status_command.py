@@ -6,6 +6,7 @@ import argparse
 from datetime import UTC, datetime
 
 import duckdb
+import psycopg
 import pytest
 
 from dagster_project.alert.commands import register_commands, run_status
@@ -165,3 +166,40 @@ def test_status_skips_integer_cursor_watermark(layout, capsys):
     code, output = status(zones_file, capsys)
     assert code == 0, output
     assert "Traceback" not in output
+
+
+@pytest.mark.postgres
+def test_status_reads_postgres_warehouse(layout, capsys, monkeypatch, postgres_database):
+    # status stopped in production mode: the zone schemas and watermarks live in PostgreSQL.
+    _, zones_file = layout
+    monkeypatch.setenv("ZONE_MARTS_MODE", "production")
+    monkeypatch.setenv("BASE_OPERATION_URL", postgres_database)
+    monkeypatch.setenv("WAREHOUSE_URL", postgres_database)
+    code, output = status(zones_file, capsys)
+    assert code == 1
+    assert "has no raw._extract_state: run the extraction first" in output
+    assert "schema idf has no _publish_log: the zone was never published" in output
+
+    with psycopg.connect(postgres_database, autocommit=True) as connection:
+        connection.execute("create schema raw")
+        connection.execute(
+            "create table raw._extract_state (table_name text, cursor_column text, "
+            "cursor_type text, watermark text, updated_at timestamptz)"
+        )
+        connection.execute(
+            "insert into raw._extract_state values ('sales_orders', 'updated_at', "
+            "'TIMESTAMP WITH TIME ZONE', '2026-11-02 08:30:00+00', now())"
+        )
+        connection.execute("create schema idf")
+        connection.execute(
+            "create table idf._publish_log (run_id text, published_at timestamptz, "
+            "checks_passed text[], checks_failed text[])"
+        )
+        connection.execute(
+            "insert into idf._publish_log values "
+            "('run-42', '2026-11-02 07:45:00+00', '{volume}', '{}')"
+        )
+    code, output = status(zones_file, capsys)
+    assert code == 0, output
+    assert "last publish 2026-11-02 08:45 CET (Europe/Paris), run run-42" in output
+    assert "all zones fresh" in output

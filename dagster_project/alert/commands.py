@@ -6,7 +6,7 @@ import argparse
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dagster_project.alert.status import read_watermarks, zone_status
+from dagster_project.alert.status import EmbeddedState, PostgresState, zone_status
 from dagster_project.settings import ZONES_FILE, SettingsError, load_settings
 from dagster_project.zones import ZoneConfigError, load_zones
 
@@ -40,18 +40,15 @@ def run_status(args: argparse.Namespace, now: datetime | None = None) -> int:
     now = now or datetime.now(UTC)
     problems = 0
     if settings.is_production:
-        # NOTE: production marts are PostgreSQL schemas, which this command does not read yet.
-        print(
-            "status: ZONE_MARTS_MODE=production is not supported yet; "
-            "it reads the embedded marts/<zone>.duckdb files only"
-        )
-        return 2
-    watermarks, warehouse_problem = read_watermarks(settings.warehouse_path)
+        state = PostgresState(settings.warehouse_url)
+    else:
+        state = EmbeddedState(settings.warehouse_path, settings.marts_dir)
+    watermarks, warehouse_problem = state.read_watermarks()
     if warehouse_problem:
         print(f"FAIL {warehouse_problem}")
         problems += 1
     for zone in zones:
-        status = zone_status(zone, now, settings.marts_dir, watermarks)
+        status = zone_status(zone, now, state, watermarks)
         print(f"{zone.code} ({zone.name}, {zone.time_zone})")
         for line in status.lines:
             print(f"  {line}")

@@ -1,4 +1,8 @@
-"""Read the state of each zone from files: its published mart and the warehouse watermarks."""
+"""Read the state of each zone: its last publish and the warehouse watermarks.
+
+Embedded, from the DuckDB warehouse and mart files; in production, from the PostgreSQL
+warehouse's raw._extract_state and each zone schema's _publish_log.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.access.secrets import mask_secrets, mask_url
 from dagster_project.alert.freshness import evaluate_zone_freshness
 from dagster_project.alert.messages import format_local
 from dagster_project.alert.signals import Signal, to_utc
@@ -46,22 +51,10 @@ def _first_present(row: dict, names: tuple[str, ...]) -> object:
     return next((row[name] for name in names if name in row), None)
 
 
-def read_watermarks(warehouse_path: Path) -> tuple[dict[str, datetime | None], str | None]:
-    """Return watermarks per source table from raw._extract_state, and a problem if unreadable."""
-    if not warehouse_path.exists():
-        return {}, f"warehouse {warehouse_path} not found: run the extraction first"
-    try:
-        connection = connect_duckdb(warehouse_path, read_only=True)
-    except duckdb.Error as error:
-        return {}, f"warehouse {warehouse_path} cannot be opened read-only: {error}"
-    try:
-        rows = _fetch_dicts(connection, f"select * from {EXTRACT_STATE_TABLE}")
-    except duckdb.CatalogException:
-        return {}, f"{warehouse_path} has no {EXTRACT_STATE_TABLE}: run the extraction first"
-    finally:
-        connection.close()
+def _watermarks_from_rows(rows: list[dict], where: str) -> tuple[dict, str | None]:
+    """Return watermarks per source table from the rows of raw._extract_state."""
     if not rows:
-        return {}, f"{warehouse_path}: {EXTRACT_STATE_TABLE} is empty: run the extraction first"
+        return {}, f"{where}: {EXTRACT_STATE_TABLE} is empty: run the extraction first"
     watermarks = {}
     for row in rows:
         table = _first_present(row, TABLE_NAME_COLUMNS)
@@ -71,29 +64,107 @@ def read_watermarks(warehouse_path: Path) -> tuple[dict[str, datetime | None], s
     return watermarks, None
 
 
-def read_last_publish(mart_path: Path) -> tuple[dict | None, str | None]:
-    """Return the latest _publish_log row of a zone mart file, or a problem line."""
-    if not mart_path.exists():
-        return None, f"mart {mart_path} not found: the zone was never published"
-    try:
-        connection = connect_duckdb(mart_path, read_only=True)
-    except duckdb.Error as error:
-        return None, f"mart {mart_path} cannot be opened read-only: {error}"
-    try:
-        rows = _fetch_dicts(
-            connection,
-            f"select * from {PUBLISH_LOG_TABLE} order by published_at desc limit 1",
-        )
-    except duckdb.CatalogException:
-        return None, f"mart {mart_path} has no {PUBLISH_LOG_TABLE} table"
-    except duckdb.Error as error:
-        first_line = (str(error).strip().splitlines() or [""])[0]
-        return None, f"mart {mart_path}: {PUBLISH_LOG_TABLE} cannot be read: {first_line}"
-    finally:
-        connection.close()
+def _latest_publish(rows: list[dict], where: str) -> tuple[dict | None, str | None]:
     if not rows:
-        return None, f"mart {mart_path}: {PUBLISH_LOG_TABLE} is empty"
+        return None, f"{where}: {PUBLISH_LOG_TABLE} is empty"
     return rows[0], None
+
+
+LATEST_PUBLISH = "select * from {table} order by published_at desc limit 1"
+
+
+@dataclass(frozen=True)
+class EmbeddedState:
+    """The embedded warehouse file and the zones' mart files."""
+
+    warehouse_path: Path
+    marts_dir: Path
+
+    def read_watermarks(self) -> tuple[dict[str, datetime | None], str | None]:
+        """Return watermarks per source table, and a problem line if they cannot be read."""
+        path = self.warehouse_path
+        if not path.exists():
+            return {}, f"warehouse {path} not found: run the extraction first"
+        try:
+            connection = connect_duckdb(path, read_only=True)
+        except duckdb.Error as error:
+            return {}, f"warehouse {path} cannot be opened read-only: {error}"
+        try:
+            rows = _fetch_dicts(connection, f"select * from {EXTRACT_STATE_TABLE}")
+        except duckdb.CatalogException:
+            return {}, f"{path} has no {EXTRACT_STATE_TABLE}: run the extraction first"
+        finally:
+            connection.close()
+        return _watermarks_from_rows(rows, str(path))
+
+    def read_last_publish(self, zone_code: str) -> tuple[dict | None, str | None]:
+        """Return the latest _publish_log row of the zone's mart file, or a problem line."""
+        mart_path = self.marts_dir / f"{zone_code}.duckdb"
+        if not mart_path.exists():
+            return None, f"mart {mart_path} not found: the zone was never published"
+        try:
+            connection = connect_duckdb(mart_path, read_only=True)
+        except duckdb.Error as error:
+            return None, f"mart {mart_path} cannot be opened read-only: {error}"
+        try:
+            rows = _fetch_dicts(connection, LATEST_PUBLISH.format(table=PUBLISH_LOG_TABLE))
+        except duckdb.CatalogException:
+            return None, f"mart {mart_path} has no {PUBLISH_LOG_TABLE} table"
+        except duckdb.Error as error:
+            first_line = (str(error).strip().splitlines() or [""])[0]
+            return None, f"mart {mart_path}: {PUBLISH_LOG_TABLE} cannot be read: {first_line}"
+        finally:
+            connection.close()
+        return _latest_publish(rows, f"mart {mart_path}")
+
+
+@dataclass(frozen=True)
+class PostgresState:
+    """The PostgreSQL warehouse: raw._extract_state and one schema per published zone."""
+
+    warehouse_url: str
+
+    def _rows(self, query: str) -> list[dict]:
+        import psycopg
+        from psycopg.rows import dict_row
+
+        with psycopg.connect(
+            self.warehouse_url, connect_timeout=10, row_factory=dict_row
+        ) as connection:
+            connection.read_only = True
+            return connection.execute(query).fetchall()
+
+    def _problem(self, error: Exception) -> str:
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        return mask_secrets(first_line, self.warehouse_url)
+
+    def read_watermarks(self) -> tuple[dict[str, datetime | None], str | None]:
+        """Return watermarks per source table, and a problem line if they cannot be read."""
+        import psycopg
+
+        where = f"PostgreSQL warehouse {mask_url(self.warehouse_url)}"
+        try:
+            rows = self._rows(f"select * from {EXTRACT_STATE_TABLE}")
+        except psycopg.errors.UndefinedTable:
+            return {}, f"{where} has no {EXTRACT_STATE_TABLE}: run the extraction first"
+        except psycopg.Error as error:
+            return {}, f"{where} cannot be read: {self._problem(error)}"
+        return _watermarks_from_rows(rows, where)
+
+    def read_last_publish(self, zone_code: str) -> tuple[dict | None, str | None]:
+        """Return the latest row of the zone schema's _publish_log, or a problem line."""
+        import psycopg
+        from psycopg import sql
+
+        where = f"schema {zone_code}"
+        table = sql.Identifier(zone_code, PUBLISH_LOG_TABLE).as_string()
+        try:
+            rows = self._rows(LATEST_PUBLISH.format(table=table))
+        except psycopg.errors.UndefinedTable:
+            return None, f"{where} has no {PUBLISH_LOG_TABLE}: the zone was never published"
+        except psycopg.Error as error:
+            return None, f"{where}: {PUBLISH_LOG_TABLE} cannot be read: {self._problem(error)}"
+        return _latest_publish(rows, where)
 
 
 def _has_failures(value: object) -> bool:
@@ -109,12 +180,12 @@ def _has_failures(value: object) -> bool:
 def zone_status(
     zone: Zone,
     now: datetime,
-    marts_dir: Path,
+    state: EmbeddedState | PostgresState,
     watermarks: dict[str, datetime | None],
 ) -> ZoneStatus:
     """Describe the zone's last publish and the freshness of its mart and source tables."""
     status = ZoneStatus(zone)
-    publish, problem = read_last_publish(marts_dir / f"{zone.code}.duckdb")
+    publish, problem = state.read_last_publish(zone.code)
     published_at = None
     if problem:
         status.add(problem, problem=True)
