@@ -24,6 +24,8 @@ from dagster_project.transform.assets import (
     build_dbt_resource,
     manifest_is_stale,
     prepare_manifest,
+    profile_key,
+    saved_salt,
     zone_marts_dbt_assets,
 )
 from dagster_project.transform.environment import DBT_EXECUTABLE, dbt_environment
@@ -139,8 +141,23 @@ def test_reparse_on_profile_change(monkeypatch, tmp_path):
     # An unreadable marker is replaced, not raised.
     marker.write_bytes(b"\xff\xfe")
     prepare_manifest()
-    assert len(marker.read_text()) == 64
+    assert marker.read_text().startswith("scrypt$")
     assert dbt_project.manifest_path.stat().st_mtime_ns > reparsed_at
+
+
+def test_marker_keeps_no_plain_password_hash(monkeypatch):
+    # The marker held an unsalted SHA-256 of a JSON text holding the warehouse password, which
+    # a dictionary attack reverses quickly.
+    settings = load_settings(
+        {
+            "ZONE_MARTS_MODE": "production",
+            "BASE_OPERATION_URL": "postgresql://reader@db:5432/base",
+            "WAREHOUSE_URL": "postgresql://etl:hunter2@warehouse.internal:6432/dwh",
+        }
+    )
+    first = profile_key(settings, saved_salt(None))
+    assert profile_key(settings, saved_salt(first)) == first
+    assert profile_key(settings, saved_salt(None)) != first
 
 
 def test_marker_folder_is_named(monkeypatch):
@@ -154,4 +171,4 @@ def test_marker_folder_is_named(monkeypatch):
     finally:
         marker.rmdir()
     prepare_manifest()
-    assert len(marker.read_text()) == 64
+    assert marker.read_text().startswith("scrypt$")

@@ -99,15 +99,30 @@ def build_dbt_resource(settings: Settings) -> DbtCliResource:
     )
 
 
-def profile_key(settings: Settings) -> str:
-    """Return a SHA-256 of the target and of every variable that profiles.yml reads.
+def profile_key(settings: Settings, salt: bytes) -> str:
+    """Return ``scrypt$<salt>$<digest>`` of the target and of every variable profiles.yml reads.
 
     dbt reuses a saved parse only for the same rendered profile: a parse made for another
-    warehouse path or memory limit is thrown away and redone at every build.
+    warehouse path or memory limit is thrown away and redone at every build. The variables
+    include the warehouse password, so the digest is salted and costly to reverse (scrypt).
     """
     values = dict(dbt_environment(settings), target=settings.dbt_target)
     values |= {name: os.environ.get(name, "") for name in PROFILE_VARIABLES}
-    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
+    text = json.dumps(values, sort_keys=True).encode()
+    digest = hashlib.scrypt(text, salt=salt, n=2**14, r=8, p=1, dklen=32)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def saved_salt(marker_text: str | None) -> bytes:
+    """Return the salt of a marker written by ``profile_key``, or a new one."""
+    scheme, _, rest = (marker_text or "").partition("$")
+    salt, _, _ = rest.partition("$")
+    try:
+        if scheme == "scrypt" and salt:
+            return bytes.fromhex(salt)
+    except ValueError:
+        pass
+    return os.urandom(16)
 
 
 def prepare_manifest() -> None:
@@ -122,12 +137,12 @@ def prepare_manifest() -> None:
     """
     settings = load_settings()
     marker = dbt_project.manifest_path.parent / PARSE_PROFILE_FILE
-    expected = profile_key(settings)
     # An unreadable marker counts as none: the project is parsed again and the marker rewritten.
     try:
         saved = marker.read_text(errors="replace")
     except OSError:
         saved = None
+    expected = profile_key(settings, saved_salt(saved))
     if not manifest_is_stale() and saved == expected:
         return
     with dbt_environment_applied(settings):
