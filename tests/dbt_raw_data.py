@@ -227,10 +227,24 @@ def base_rows() -> dict[str, list[tuple]]:
                 "issued",
                 U,
             ),
+            # Paid three times over before its due date: the overpayment settles no other
+            # invoice of the zone.
+            (
+                9003,
+                1001,
+                11,
+                _day("2026-03-12"),
+                _day("2026-04-01"),
+                money("10.00"),
+                "EUR",
+                "paid",
+                U,
+            ),
         ],
         "payments": [
             (9500, 9000, money("178.73"), "transfer", utc("2026-04-02T09:00:00"), U),
             (9501, 9001, money("60.00"), "card", utc("2026-04-20T21:30:00"), U),
+            (9503, 9003, money("30.00"), "card", utc("2026-03-20T08:00:00"), U),
         ],
     }
 

@@ -127,6 +127,7 @@ def test_overdue_receivables_follow_payments(duckdb_warehouse):
         "(date '2026-04-11', date '2026-04-12', date '2026-04-21') order by local_date",
     )
     # 121.89 was due on 11 April. 60.00 was paid at 21:30 UTC on 20 April, 21 April in La Réunion.
+    # Invoice 9003, overpaid by 20.00 before 1 April, lowers none of these balances.
     assert rows == [
         (date(2026, 4, 11), Decimal("0.00")),
         (date(2026, 4, 12), Decimal("121.89")),
@@ -144,6 +145,7 @@ def test_invoice_ageing_bucket(duckdb_warehouse):
         (9000, Decimal("0.00"), 0, "settled"),
         (9001, Decimal("61.89"), 80, "61-90"),
         (9002, Decimal("234.00"), 27, "1-30"),
+        (9003, Decimal("0.00"), 0, "settled"),
     ]
 
 

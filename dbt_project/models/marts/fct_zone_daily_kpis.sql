@@ -118,11 +118,37 @@ daily_payments as (
 ),
 
 {#
+    A payment settles at most what its invoice still owed after the payments
+    before it: an overpaid invoice counts as settled, as in fct_invoices, and
+    does not lower the overdue amount of the zone's other invoices.
+#}
+applied_payments as (
+    select
+        payments.zone_code,
+        payments.paid_local_date,
+        payments.due_date,
+        least(
+            payments.amount,
+            greatest(
+                invoices.amount - coalesce(sum(payments.amount) over (
+                    partition by payments.invoice_id
+                    order by payments.paid_local_date, payments.payment_id
+                    rows between unbounded preceding and 1 preceding
+                ), 0),
+                0
+            )
+        ) as applied_amount
+    from payments
+    inner join invoices
+        on payments.invoice_id = invoices.invoice_id
+),
+
+{#
     Receivables overdue at the end of day D: amounts due before D, minus the
     payments received by D. Each invoice adds its amount the day after its
-    due date; each payment removes its amount on its date, or the day after
-    the due date when paid earlier. A running sum turns these changes into
-    the daily balance without joining every invoice to every day.
+    due date; each payment removes what it settles on its date, or the day
+    after the due date when paid earlier. A running sum turns these changes
+    into the daily balance without joining every invoice to every day.
 #}
 overdue_changes as (
     select
@@ -132,14 +158,12 @@ overdue_changes as (
     from invoices
     union all
     select
-        payments.zone_code,
+        zone_code,
         greatest(
-            payments.paid_local_date, {{ add_days('payments.due_date', 1) }}
+            paid_local_date, {{ add_days('due_date', 1) }}
         ) as local_date,
-        -payments.amount as change_amount
-    from payments
-    inner join invoices
-        on payments.invoice_id = invoices.invoice_id
+        -applied_amount as change_amount
+    from applied_payments
 ),
 
 {# Late work orders change the same way: +1 the day after the planned end,
