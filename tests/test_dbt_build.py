@@ -119,6 +119,21 @@ def test_daily_kpis_carry_holiday_name(duckdb_warehouse):
     assert rows == [(False, "Fête du Travail")]
 
 
+def test_revenue_target_only_on_working_days(duckdb_warehouse):
+    # A target on a public holiday or a Sunday made revenue_vs_target read as a missed day.
+    rows = duckdb_rows(
+        duckdb_warehouse,
+        "select local_date, revenue_target is null, revenue_vs_target is null "
+        "from marts.fct_zone_daily_kpis where zone_code = 'hdf' and local_date in "
+        "(date '2026-05-01', date '2026-05-03', date '2026-05-04') order by local_date",
+    )
+    assert rows == [
+        (date(2026, 5, 1), True, True),
+        (date(2026, 5, 3), True, True),
+        (date(2026, 5, 4), False, False),
+    ]
+
+
 def test_overdue_receivables_follow_payments(duckdb_warehouse):
     rows = duckdb_rows(
         duckdb_warehouse,

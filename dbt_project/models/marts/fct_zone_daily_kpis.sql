@@ -290,9 +290,16 @@ final as (
         zone_days.order_lines,
         zone_days.ordered_quantity,
         zone_days.revenue,
-        zone_days.daily_revenue_target as revenue_target,
-        {{ ratio('zone_days.revenue', 'zone_days.daily_revenue_target') }}
-            as revenue_vs_target,
+        -- No revenue is expected on weekends and public holidays, so those
+        -- days have no target, as on the zone dashboard.
+        case
+            when zone_days.is_working_day then zone_days.daily_revenue_target
+        end as revenue_target,
+        case
+            when zone_days.is_working_day
+                then {{ ratio('zone_days.revenue',
+                              'zone_days.daily_revenue_target') }}
+        end as revenue_vs_target,
         zone_days.delivered_shipments,
         zone_days.on_time_shipments,
         {{ ratio('zone_days.on_time_shipments',
