@@ -298,3 +298,9 @@ def test_failure_after_partial_resolution_alerts_all(tmp_path, smtp):
     assert "RESOLVED" in smtp.messages[1]
     assert "FAILED" in smtp.messages[2]
     assert len(hook.bodies) == 2
+
+
+def test_receiver_written_twice_gets_one_message(tmp_path, webhook):
+    dispatcher = make_dispatcher(tmp_path, [webhook.url, webhook.url + "/"], Clock(START))
+    dispatcher.handle([failed_attempt("run0", 0)])
+    assert len(webhook.bodies) == 1

@@ -24,8 +24,11 @@ def utc_now() -> datetime:
 
 
 def receiver_key(url: str) -> str:
-    """Name a receiver in the incident state without storing its URL, which may hold a password."""
-    return hashlib.sha256(url.encode()).hexdigest()[:16]
+    """Name a receiver in the incident state without storing its URL, which may hold a password.
+
+    A trailing slash does not make another receiver, so one written twice gets one message.
+    """
+    return hashlib.sha256(url.rstrip("/").encode()).hexdigest()[:16]
 
 
 class AppriseSender:
