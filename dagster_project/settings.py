@@ -101,7 +101,7 @@ def _url_problem(url: str, query_parameters: tuple[str, ...] | None) -> str | No
             "it has a password query parameter, which errors would show; put the password "
             f"before the host instead ({PERCENT_ENCODING_HINT})"
         )
-    unsupported = sorted(parameters - set(query_parameters or parameters))
+    unsupported = sorted(parameters - set(query_parameters)) if query_parameters is not None else []
     if unsupported:
         return (
             f"dbt cannot apply its query parameters {', '.join(unsupported)}; put the user "
@@ -157,8 +157,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     marts_dir = Path(env.get("ZONE_MARTS_DIR", PROJECT_DIR / "marts"))
     if marts_dir.exists() and not marts_dir.is_dir():
         raise SettingsError(
-            f"ZONE_MARTS_DIR={str(marts_dir)!r} is not a directory: it holds each zone's mart "
-            "and candidate, so point it at a directory (it is created if missing)."
+            f"ZONE_MARTS_DIR={str(marts_dir)!r} is invalid: it is a file, not a directory. "
+            "Point it at the directory for the zones' marts and candidates (created if missing)."
         )
     if mode == "embedded" and marts_dir.resolve() in warehouse_path.resolve().parents:
         raise SettingsError(

@@ -346,14 +346,14 @@ def _parse_zone(raw: dict, freshness_defaults: dict | None = None) -> Zone:
     )
 
 
-def read_yaml(path: Path, error_type: type[Exception], what: str, hint: str = "") -> object:
-    """Return the YAML document in ``path``; raise ``error_type`` naming the file, ``what`` it
-    holds and ``hint`` (what to do), when it cannot be read or parsed."""
+def read_yaml(path: Path, error_type: type[Exception], description: str, hint: str = "") -> object:
+    """Return the YAML document in ``path``. Raise ``error_type`` when the file cannot be read
+    or parsed, naming the file, its ``description`` and ``hint`` (what to do next)."""
     try:
         with open(path, encoding="utf-8") as handle:
             return yaml.safe_load(handle)
     except OSError as error:
-        raise error_type(f"cannot read {what} {path}: {error.strerror}{hint}") from None
+        raise error_type(f"cannot read {description} {path}: {error.strerror}{hint}") from None
     except yaml.YAMLError as error:
         raise error_type(f"{path}: invalid YAML ({error})") from None
 

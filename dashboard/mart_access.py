@@ -124,7 +124,7 @@ class PostgresMart:
             connection = psycopg.connect(self.url, connect_timeout=10)
         except psycopg.OperationalError as error:
             # A wrong password or an unreachable server is not a zone without data, so the page
-            # tells managers to report it instead of waiting for a first publish.
+            # shows an error to report rather than the message about a first publish.
             first_line = mask_secrets(str(error).strip().splitlines()[0], self.url)
             raise MartUnreadableError(
                 f"cannot connect to the mart database: {first_line}"

@@ -9,6 +9,7 @@ import subprocess
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from test_dashboard_marts import CUSTOMERS, build_zone_mart
@@ -49,6 +50,26 @@ def wait_until_serving(process: subprocess.Popen, port: int, log_path) -> None:
         time.sleep(0.5)
 
 
+def start_server(
+    command: list[str], marts_dir: Path, tmp_path: Path
+) -> tuple[subprocess.Popen, Path]:
+    """Start ``command`` in its own session, reading the marts of ``marts_dir``; return the
+    process and its log file."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ZONE_MARTS_")}
+    env.update(ZONE_MARTS_DIR=str(marts_dir), HOME=str(tmp_path))
+    log_path = tmp_path / "server.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            command,
+            env=env,
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return process, log_path
+
+
 @pytest.fixture
 def dashboard_url(tmp_path, chromium_path):
     marts_dir = tmp_path / "marts"
@@ -56,18 +77,7 @@ def dashboard_url(tmp_path, chromium_path):
     for code in ("idf", "reunion"):
         build_zone_mart(marts_dir, ZONES[code], published_at=recent)
     port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ZONE_MARTS_")}
-    env.update(ZONE_MARTS_DIR=str(marts_dir), HOME=str(tmp_path))
-    log_path = tmp_path / "streamlit.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            build_streamlit_command("idf", port),
-            env=env,
-            cwd=tmp_path,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process, log_path = start_server(build_streamlit_command("idf", port), marts_dir, tmp_path)
     try:
         wait_until_serving(process, port, log_path)
         yield f"http://127.0.0.1:{port}"

@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from test_dashboard_browser import ZONES, free_port, wait_until_serving
+from test_dashboard_browser import ZONES, free_port, start_server, wait_until_serving
 from test_dashboard_marts import build_zone_mart
 
 from dagster_project.cli import main
@@ -50,19 +49,8 @@ def test_stop_signal_stops_the_server(tmp_path):
     marts_dir = tmp_path / "marts"
     build_zone_mart(marts_dir, ZONES["idf"], published_at=datetime.now(UTC) - timedelta(minutes=5))
     port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ZONE_MARTS_")}
-    env.update(ZONE_MARTS_DIR=str(marts_dir), HOME=str(tmp_path))
     command = [sys.executable, "-m", "dagster_project.cli", "dashboard", "--zone", "idf"]
-    log_path = tmp_path / "dashboard.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [*command, "--port", str(port)],
-            env=env,
-            cwd=tmp_path,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process, log_path = start_server([*command, "--port", str(port)], marts_dir, tmp_path)
     try:
         wait_until_serving(process, port, log_path)
         process.send_signal(signal.SIGTERM)

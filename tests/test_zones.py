@@ -173,7 +173,7 @@ def production_urls(source: str = "postgresql://h/src", warehouse: str = "postgr
         ),
         ({"WAREHOUSE_URL": "postgresql://h/wh"}, "ZONE_MARTS_MODE is not production"),
         ({"ZONE_MARTS_DIR": "/m", "WAREHOUSE_PATH": "/m/idf.duckdb"}, "is inside ZONE_MARTS_DIR"),
-        ({"ZONE_MARTS_DIR": __file__}, "is not a directory"),
+        ({"ZONE_MARTS_DIR": __file__}, "it is a file, not a directory"),
         *[
             (production_urls(warehouse=url), f"WAREHOUSE_URL is an invalid .*{message}")
             for url, message in BAD_URLS

@@ -62,7 +62,7 @@ class AppriseSender:
             elif notifier.notify(title=title, body=body):
                 accepted.add(key)
             else:
-                logger.error("alert receivers[%d] did not accept the notice", index)
+                logger.error("alert receivers[%d] failed to accept the notice: %s", index, title)
         return accepted
 
 

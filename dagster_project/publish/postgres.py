@@ -5,7 +5,7 @@ into ``<zone>__quarantine``, which no BI role may read. In the same transaction 
 ``<zone>`` schema is renamed away and ``<zone>__candidate`` takes its name. The read grants of
 the old schema, and of the zone's reader role, are applied to the new one (with default
 privileges for tables created later). PostgreSQL makes the whole change visible at commit, so a
-BI query sees either the old schema or the new one, and any error rolls everything back.
+BI query reads either the old schema or the new one, and any error rolls everything back.
 
 The old schema, ``<zone>__previous``, is dropped after the commit, in its own transaction: a BI
 transaction still reading it delays only that drop, never the swap, and a drop given up after
