@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import duckdb
 
 from dagster_project.duckdb_files import connect_duckdb
 from dagster_project.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 # Tag of every job that opens the warehouse. The local instance (.dagster_home/dagster.yaml) lets
 # one run with this tag start at a time, because a DuckDB file accepts a writer only while no
@@ -44,15 +47,68 @@ class WarehouseResource(dg.ConfigurableResource):
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             connection = connect_duckdb(self.path, read_only=read_only)
         except (OSError, duckdb.IOException) as error:
-            raise ConnectionError(
-                f"cannot open the DuckDB warehouse {self.path} ({error}); set WAREHOUSE_PATH, "
-                "or ZONE_MARTS_DATA_DIR, to a writable file path"
-            ) from error
+            raise ConnectionError(warehouse_open_error(self.path, error)) from error
         try:
             connection.execute("SET TimeZone = 'UTC'")
             yield connection
         finally:
             connection.close()
+
+
+# Session-level advisory lock held by whatever writes a PostgreSQL warehouse's landing tables or
+# builds its models: each table's extraction, and each dbt build. Runs started by the daemon
+# already take turns; the lock covers a command-line refresh started beside one. It also keeps
+# an extraction from committing rows during a build, which the build's incremental models would
+# skip, and the next build too, when their `_loaded_at` is earlier than that build's cutoff. The
+# first number is this project's namespace among the server's advisory locks.
+WAREHOUSE_WRITER_LOCK = (0x5A4D, 1)
+
+
+@contextmanager
+def warehouse_writer_lock(connection, on_wait: Callable[[], None] | None = None) -> Iterator:
+    """Hold WAREHOUSE_WRITER_LOCK on an ADBC PostgreSQL connection, autocommit off.
+
+    Wait while another session holds it, after calling ``on_wait`` once. The lock outlives the
+    transactions run while it is held; closing the connection also releases it.
+    """
+    namespace, key = WAREHOUSE_WRITER_LOCK
+
+    def select(function: str) -> object:
+        with connection.cursor() as cursor:
+            # pg_advisory_lock returns void, which the driver cannot fetch: read it as text.
+            cursor.execute(f"SELECT CAST({function}({namespace}, {key}) AS text)")
+            value = cursor.fetchall()[0][0]
+        connection.commit()
+        return value
+
+    if select("pg_try_advisory_lock") != "true":
+        if on_wait:
+            on_wait()
+        select("pg_advisory_lock")
+    try:
+        yield
+    finally:
+        try:
+            connection.rollback()
+            select("pg_advisory_unlock")
+        except adbc_postgres.Error as error:
+            # Closing the broken connection releases the lock.
+            logger.warning("could not release the warehouse writer lock: %s", error)
+
+
+def warehouse_open_error(path: Path | str, error: Exception) -> str:
+    """Say why the DuckDB warehouse at ``path`` could not be opened, and what to do."""
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    if "Conflicting lock" in reason:
+        return (
+            f"the DuckDB warehouse {path} is open in another process ({reason}). It admits one "
+            "writing process at a time: wait for the other refresh or publish, or the Dagster "
+            "run holding it, to end, then run again; nothing of this step was written"
+        )
+    return (
+        f"cannot open the DuckDB warehouse {path} ({reason}); set WAREHOUSE_PATH, "
+        "or ZONE_MARTS_DATA_DIR, to a writable DuckDB file path"
+    )
 
 
 @contextmanager

@@ -7,6 +7,7 @@ import inspect
 import os
 import shutil
 import subprocess
+import threading
 from functools import cached_property
 
 import dagster as dg
@@ -14,14 +15,17 @@ import dbt_raw_data as raw
 import duckdb
 import pytest
 from dagster_dbt import DbtCliResource, DbtProject
+from duckdb_holder import duckdb_held_by_another_process
 from packaging import version
 
 from dagster_project.context.assets import zone_context
-from dagster_project.resources import WarehouseResource
+from dagster_project.extract.loader_postgres import PostgresLoader
+from dagster_project.resources import WarehouseResource, connect_postgres
 from dagster_project.settings import DBT_PROJECT_DIR, load_settings
 from dagster_project.transform.assets import (
     PARSE_PROFILE_FILE,
     build_dbt_resource,
+    builds_taking_turns,
     manifest_is_stale,
     prepare_manifest,
     profile_key,
@@ -172,3 +176,50 @@ def test_marker_folder_is_named(monkeypatch):
         marker.rmdir()
     prepare_manifest()
     assert marker.read_text().startswith("scrypt$")
+
+
+class RecordingLog:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def info(self, line: str) -> None:
+        self.lines.append(line)
+
+
+def test_production_build_waits_for_other_writers(postgres_database):
+    # Two builds at once on one PostgreSQL warehouse failed at dbt's temporary relations with
+    # "The dbt CLI process failed", the cause only in dbt.log; rows that an extraction committed
+    # during a build were skipped by its incremental models.
+    settings = load_settings(
+        {
+            "ZONE_MARTS_MODE": "production",
+            "BASE_OPERATION_URL": "postgresql://127.0.0.1/source",
+            "WAREHOUSE_URL": postgres_database,
+        }
+    )
+    log, entered = RecordingLog(), threading.Event()
+
+    def build() -> None:
+        with builds_taking_turns(settings, log):
+            entered.set()
+
+    with connect_postgres(postgres_database) as other:
+        # Held by an extraction of another run, which the build must not overlap either.
+        with PostgresLoader(other).exclusive():
+            waiting = threading.Thread(target=build)
+            waiting.start()
+            assert not entered.wait(timeout=1.5)
+        waiting.join(timeout=30)
+    assert entered.is_set()
+    assert log.lines == ["Waiting for another run's extraction or dbt build to end."]
+
+
+def test_embedded_build_names_the_process_holding_the_warehouse(tmp_path):
+    path = tmp_path / "warehouse.duckdb"
+    settings = load_settings({"WAREHOUSE_PATH": str(path)})
+    with duckdb_held_by_another_process(path):
+        with pytest.raises(ConnectionError, match="is open in another process .* wait for"):
+            with builds_taking_turns(settings, RecordingLog()):
+                pass
+    with builds_taking_turns(settings, RecordingLog()):
+        pass

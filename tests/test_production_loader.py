@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -98,6 +99,51 @@ def test_later_version_in_batch_wins(pg_warehouse, warehouse_url):
     assert landed(warehouse_url, "SELECT event_id, status FROM raw.events ORDER BY 1") == [
         (1, "b"),
         (2, "c"),
+    ]
+
+
+def test_concurrent_extractions_take_turns(
+    postgres_source, warehouse_url, pg_warehouse, monkeypatch
+):
+    """A run extracting while another one merges the same new key waits, then finds it landed."""
+    fill_orders(postgres_source, 2)
+    extract("orders", postgres_source, pg_warehouse)
+    postgres_source.run("INSERT INTO orders VALUES (3, 'open', '2026-01-02T10:00Z')")
+    first_merged, release_first = threading.Event(), threading.Event()
+    save_watermark = PostgresLoader._save_watermark
+
+    def hold_first(loader, *arguments):
+        if threading.current_thread().name == "first":
+            first_merged.set()
+            release_first.wait(timeout=30)
+        return save_watermark(loader, *arguments)
+
+    monkeypatch.setattr(PostgresLoader, "_save_watermark", hold_first)
+    results = {}
+
+    def run(name: str) -> None:
+        with connect_postgres(warehouse_url) as connection:
+            results[name] = extract("orders", postgres_source, connection)
+
+    first = threading.Thread(target=run, args=("first",), name="first")
+    second = threading.Thread(target=run, args=("second",), name="second")
+    first.start()
+    assert first_merged.wait(timeout=30)
+    second.start()
+    second.join(timeout=2)
+    second_waited = second.is_alive()
+    release_first.set()
+    first.join(timeout=30)
+    second.join(timeout=30)
+
+    assert second_waited
+    assert (results["first"].inserted, results["second"].inserted) == (1, 0)
+    assert landed(
+        warehouse_url, "SELECT order_id, count(*) FROM raw.orders GROUP BY 1 ORDER BY 1"
+    ) == [
+        (1, 1),
+        (2, 1),
+        (3, 1),
     ]
 
 

@@ -7,6 +7,7 @@ import sqlite3
 import dagster as dg
 import duckdb
 import pytest
+from duckdb_holder import duckdb_held_by_another_process
 
 from dagster_project.extract.loader import LoadError
 from dagster_project.pipeline import PUBLISH_JOB, REFRESH_JOB
@@ -130,3 +131,14 @@ def test_interrupted_publish_stops_later_zones(tmp_path):
     assert not outcome.succeeded
     assert [zone.zone.code for zone in outcome.zones] == [zones[0].code, zones[1].code]
     assert "Interrupted (Ctrl+C)" in format_outcome(outcome)
+
+
+def test_warehouse_held_by_another_process_is_named(tmp_path):
+    # The message told the user to set WAREHOUSE_PATH to a writable file, when another refresh
+    # had the warehouse open.
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb_held_by_another_process(path):
+        with pytest.raises(ConnectionError, match="is open in another process") as error:
+            with WarehouseResource(path=str(path)).connect():
+                pass
+    assert "WAREHOUSE_PATH" not in str(error.value)

@@ -8,7 +8,7 @@ leaves rows without their watermark, nor a watermark past rows that were not loa
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -57,6 +57,9 @@ class WarehouseLoader(Protocol):
     DuckDBLoader below serves the embedded warehouse; PostgresLoader (loader_postgres.py) a
     PostgreSQL one.
     """
+
+    def exclusive(self) -> AbstractContextManager:
+        """Hold off other processes' loads into the same warehouse while the block runs."""
 
     def plan(self, spec: TableSpec, columns: list[SourceColumn]) -> SchemaPlan: ...
 
@@ -193,6 +196,10 @@ def memory_limited(connection: duckdb.DuckDBPyConnection, table: str) -> Iterato
 class DuckDBLoader:
     def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
         self.connection = connection
+
+    def exclusive(self) -> AbstractContextManager:
+        """Nothing to take: a DuckDB file admits one writing process, for as long as it is open."""
+        return nullcontext()
 
     def _fetchall(self, query: str, parameters: list | None = None) -> list[tuple]:
         # fetchall (not fetchone) so the result is closed before the next register() call.

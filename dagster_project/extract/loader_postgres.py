@@ -8,6 +8,8 @@ then cast to the landing types and merged by primary key, and the watermark is s
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 import adbc_driver_manager
 import pyarrow as pa
 
@@ -29,6 +31,7 @@ from dagster_project.extract.postgres_types import landing_type, postgres_type
 from dagster_project.extract.reconcile import absent_condition, check_delete_share
 from dagster_project.extract.schema_change import SchemaPlan, plan_schema_change
 from dagster_project.extract.sql import column_list, keys_equal, quote_identifier, quote_literal
+from dagster_project.resources import warehouse_writer_lock
 
 # Order of a row in the stream, so the last version read of a key wins among equal cursors.
 ROW_NUMBER = "_extract_row"
@@ -63,6 +66,14 @@ class PostgresLoader:
 
     def __init__(self, connection) -> None:
         self.connection = connection
+
+    def exclusive(self) -> AbstractContextManager:
+        """Keep other processes' extractions and dbt builds off the warehouse until the end.
+
+        Two merges of the same new key in concurrent transactions would both insert it, and two
+        first loads would both create the table, so writers take turns.
+        """
+        return warehouse_writer_lock(self.connection)
 
     def _execute(self, query: str, parameters: list | None = None) -> None:
         with self.connection.cursor() as cursor:

@@ -199,7 +199,9 @@ def extract_table(
     database is raised as ExtractError, with the original as its cause.
     """
     try:
-        return _extract_table(spec, source, connection, reconcile)
+        loader = open_loader(connection)
+        with loader.exclusive():
+            return _extract_table(spec, source, loader, reconcile)
     except NAMED_ERRORS:
         raise
     except Exception as error:
@@ -210,10 +212,11 @@ def extract_table(
         ) from error
 
 
-def _extract_table(spec: TableSpec, source: Source, connection, reconcile: bool) -> ExtractResult:
+def _extract_table(
+    spec: TableSpec, source: Source, loader: WarehouseLoader, reconcile: bool
+) -> ExtractResult:
     started = time.perf_counter()
     spec, columns = resolve_spec(spec, source)
-    loader = open_loader(connection)
     plan = loader.plan(spec, columns)
     cursor_filter = None
     ceiling = None
@@ -245,7 +248,7 @@ def _extract_table(spec: TableSpec, source: Source, connection, reconcile: bool)
         if isinstance(loader, PostgresLoader):
             deleted, _, absent = loader.delete_missing_keys(spec, key_columns, keys)
         else:
-            deleted, _, absent = delete_missing_keys(connection, spec, key_columns, keys)
+            deleted, _, absent = delete_missing_keys(loader.connection, spec, key_columns, keys)
     if absent:
         # Source rows the cursor filter cannot reach: restored from a backup or inserted again
         # with a cursor below the watermark. A full read merges them; unchanged rows stay as

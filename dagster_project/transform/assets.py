@@ -5,6 +5,7 @@ import importlib.metadata
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
 
@@ -19,7 +20,8 @@ from dagster_dbt import (
 )
 from packaging import version
 
-from dagster_project.duckdb_files import check_duckdb_file
+from dagster_project.duckdb_files import connect_duckdb
+from dagster_project.resources import connect_postgres, warehouse_open_error, warehouse_writer_lock
 from dagster_project.settings import Settings, load_settings
 from dagster_project.transform.environment import (
     DBT_EXECUTABLE,
@@ -171,11 +173,32 @@ def zone_marts_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource
     and the pipeline's builds leave them out.
     """
     settings = load_settings()
-    if not settings.is_production:
-        try:
-            check_duckdb_file(settings.warehouse_path)
-        except duckdb.IOException as error:
-            raise ConnectionError(f"{error}: set WAREHOUSE_PATH to the DuckDB warehouse") from error
-    with dbt_environment_applied(settings):
+    with dbt_environment_applied(settings), builds_taking_turns(settings, context.log):
         build = ["build", "--exclude-resource-type", "unit_test"]
         yield from dbt.cli(build, context=context).stream()
+
+
+@contextmanager
+def builds_taking_turns(settings: Settings, log) -> Iterator[None]:
+    """Keep other processes' builds and extractions off the warehouse while the block runs.
+
+    Two builds at once on a PostgreSQL warehouse collide on dbt's temporary relations, and rows
+    an extraction commits during a build can be skipped by its incremental models, so a build
+    waits for the lock that both take (see ``warehouse_writer_lock``). A DuckDB file admits one
+    writing process: a build fails at once, with the reason, while another process holds it.
+    """
+    if settings.is_production:
+        with connect_postgres(settings.warehouse_url) as connection:
+
+            def waiting() -> None:
+                log.info("Waiting for another run's extraction or dbt build to end.")
+
+            with warehouse_writer_lock(connection, on_wait=waiting):
+                yield
+        return
+    try:
+        # Opened and closed again, so that dbt can open the file.
+        connect_duckdb(settings.warehouse_path).close()
+    except duckdb.IOException as error:
+        raise ConnectionError(warehouse_open_error(settings.warehouse_path, error)) from error
+    yield
