@@ -154,3 +154,49 @@ def test_narrowing_rejected_naming_column(source, warehouse):
 )
 def test_widening_rules(old, new, widens):
     assert is_widening(old, new) is widens
+
+
+LINES = (
+    "CREATE TABLE lines (order_id INTEGER, line_no INTEGER, note TEXT, "
+    "updated_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (order_id, line_no))"
+)
+
+
+def rekey_lines(source) -> None:
+    """Drop line (1, 1), then make order_id alone the key and update order 1's last line."""
+    source.run(
+        "DELETE FROM lines WHERE order_id = 1 AND line_no = 1",
+        "ALTER TABLE lines DROP CONSTRAINT lines_pkey",
+        "ALTER TABLE lines ADD PRIMARY KEY (order_id)",
+        "UPDATE lines SET note = 'v2', updated_at = '2026-01-02T10:00Z' WHERE order_id = 1",
+    )
+
+
+def test_primary_key_change_replaces_landed_rows(postgres_source, warehouse):
+    # Merged by the new key, both landed rows of order 1 matched the source's one row and stayed,
+    # and the comparison of keys for deletes found nothing to delete either.
+    postgres_source.run(
+        LINES,
+        "INSERT INTO lines VALUES (1, 1, 'a', '2026-01-01T10:00Z'), "
+        "(1, 2, 'b', '2026-01-01T10:00Z'), (2, 1, 'c', '2026-01-01T10:00Z')",
+    )
+    extract("lines", postgres_source, warehouse)
+    rekey_lines(postgres_source)
+    result = extract("lines", postgres_source, warehouse, reconcile=True)
+
+    assert result.schema_changes == (
+        "primary key (order_id, line_no) -> (order_id), landed rows replaced by a full read",
+    )
+    assert landed(warehouse, "SELECT order_id, line_no, note FROM raw.lines ORDER BY 1") == [
+        (1, 2, "v2"),
+        (2, 1, "c"),
+    ]
+    assert extract("lines", postgres_source, warehouse).schema_changes == ()
+
+
+def test_primary_key_change_fails_when_schema_changes_fail(postgres_source, warehouse):
+    postgres_source.run(LINES, "INSERT INTO lines VALUES (1, 1, 'a', '2026-01-01T10:00Z')")
+    extract("lines", postgres_source, warehouse)
+    rekey_lines(postgres_source)
+    with pytest.raises(SchemaChangeError, match=r"primary key \(order_id, line_no\)"):
+        extract("lines", postgres_source, warehouse, on_schema_change="fail")

@@ -147,6 +147,27 @@ def test_concurrent_extractions_take_turns(
     ]
 
 
+def test_primary_key_change_replaces_landed_rows(postgres_source, pg_warehouse, warehouse_url):
+    postgres_source.run(
+        "CREATE TABLE lines (order_id INTEGER, line_no INTEGER, note TEXT, "
+        "updated_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (order_id, line_no))",
+        "INSERT INTO lines VALUES (1, 1, 'a', '2026-01-01T10:00Z'), "
+        "(1, 2, 'b', '2026-01-01T10:00Z')",
+    )
+    extract("lines", postgres_source, pg_warehouse)
+    postgres_source.run(
+        "DELETE FROM lines WHERE line_no = 1",
+        "ALTER TABLE lines DROP CONSTRAINT lines_pkey",
+        "ALTER TABLE lines ADD PRIMARY KEY (order_id)",
+    )
+    result = extract("lines", postgres_source, pg_warehouse)
+
+    assert result.schema_changes == (
+        "primary key (order_id, line_no) -> (order_id), landed rows replaced by a full read",
+    )
+    assert landed(warehouse_url, "SELECT order_id, line_no FROM raw.lines") == [(1, 2)]
+
+
 def test_value_too_large_rolls_back(pg_warehouse, warehouse_url):
     spec = parse_table("readings", {**BUILT_IN_DEFAULTS, "primary_key": ["reading_id"]})
     columns = [

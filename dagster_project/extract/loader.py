@@ -7,6 +7,7 @@ leaves rows without their watermark, nor a watermark past rows that were not loa
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
@@ -27,11 +28,13 @@ from dagster_project.extract.merge import (
     merge_by_key,
 )
 from dagster_project.extract.schema_change import SchemaPlan, plan_schema_change
-from dagster_project.extract.sql import quote_identifier
+from dagster_project.extract.sql import quote_identifier, quote_literal
 from dagster_project.settings import EXTRACT_MEMORY_LIMIT_VARIABLE, extract_memory_limit
 
 RAW_SCHEMA = "raw"
 STATE_TABLE = f"{RAW_SCHEMA}._extract_state"
+# Field of a landing table's comment that records the primary key its rows were merged by.
+KEY_COMMENT_FIELD = "primary_key"
 BATCHES = "_extract_batches"
 
 
@@ -77,6 +80,29 @@ class WarehouseLoader(Protocol):
 
 def raw_table(table: str) -> str:
     return f"{RAW_SCHEMA}.{quote_identifier(table)}"
+
+
+def landed_key(comment: str | None) -> list[str] | None:
+    """Return the primary key recorded in a landing table's comment, or None without one."""
+    try:
+        key = json.loads(comment or "").get(KEY_COMMENT_FIELD)
+    except (ValueError, AttributeError):
+        return None
+    return key if isinstance(key, list) else None
+
+
+def apply_key_change(execute: Callable[[str], object], spec: TableSpec, plan: SchemaPlan) -> None:
+    """Empty the landing table when its primary key changed, and record the current key.
+
+    The key is kept as the table's comment, as JSON, because a table of this schema must change
+    whole when its key does, and a comment moves with the table.
+    """
+    target = raw_table(spec.name)
+    if plan.rekeyed:
+        execute(f"DELETE FROM {target}")
+    if plan.landed_key != tuple(spec.primary_key):
+        comment = json.dumps({KEY_COMMENT_FIELD: list(spec.primary_key)})
+        execute(f"COMMENT ON TABLE {target} IS {quote_literal(comment)}")
 
 
 # PostgreSQL's ADBC driver shifts dates and timestamps from PostgreSQL's epoch (2000-01-01) to
@@ -223,7 +249,18 @@ class DuckDBLoader:
 
     def plan(self, spec: TableSpec, columns: list[SourceColumn]) -> SchemaPlan:
         existing = self.existing_columns(spec.name)
-        return plan_schema_change(spec.name, columns, existing, spec.on_schema_change)
+        comment = self._fetchall(
+            "SELECT comment FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+            [RAW_SCHEMA, spec.name],
+        )
+        return plan_schema_change(
+            spec.name,
+            columns,
+            existing,
+            spec.on_schema_change,
+            spec.primary_key,
+            landed_key(comment[0][0] if comment else None),
+        )
 
     def read_watermark(self, spec: TableSpec, cursor: SourceColumn) -> object | None:
         """Return the saved watermark as a Python value, or None before the first load."""
@@ -262,6 +299,7 @@ class DuckDBLoader:
                 raise LoadError(
                     f"table {spec.name!r}: cannot widen column {name} from {old} to {new}: {error}"
                 ) from error
+        apply_key_change(self.connection.execute, spec, plan)
 
     def _land_rows(self, spec: TableSpec, columns: list[SourceColumn]) -> tuple[str, int, int, int]:
         """Land the registered batch stream, cast to the landing types.

@@ -21,8 +21,10 @@ from dagster_project.extract.loader import (
     STATE_TABLE,
     LoadError,
     LoadResult,
+    apply_key_change,
     check_null_cursor,
     check_null_keys,
+    landed_key,
     raw_table,
     value_error,
 )
@@ -37,6 +39,11 @@ from dagster_project.resources import warehouse_writer_lock
 ROW_NUMBER = "_extract_row"
 SOURCE_KEYS = "_extract_source_keys"
 
+TABLE_COMMENT = """
+SELECT obj_description(c.oid, 'pg_class')
+FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 AND c.relname = $2
+"""
 EXISTING_COLUMNS = """
 SELECT a.attname::text, format_type(a.atttypid, a.atttypmod)
 FROM pg_attribute AS a
@@ -107,8 +114,16 @@ class PostgresLoader:
 
     def plan(self, spec: TableSpec, columns: list[SourceColumn]) -> SchemaPlan:
         existing = self.existing_columns(spec.name)
+        comment = self._fetchall(TABLE_COMMENT, [RAW_SCHEMA, spec.name])
         self.connection.commit()
-        return plan_schema_change(spec.name, columns, existing, spec.on_schema_change)
+        return plan_schema_change(
+            spec.name,
+            columns,
+            existing,
+            spec.on_schema_change,
+            spec.primary_key,
+            landed_key(comment[0][0] if comment else None),
+        )
 
     def read_watermark(self, spec: TableSpec, cursor: SourceColumn) -> object | None:
         """Return the saved watermark as a Python value, or None before the first load."""
@@ -156,6 +171,9 @@ class PostgresLoader:
                 raise LoadError(
                     f"table {spec.name!r}: cannot widen column {name} from {old} to {new}: {error}"
                 ) from error
+        apply_key_change(self._execute, spec, plan)
+        if plan.rekeyed and spec.primary_key:
+            self._execute(f"CREATE INDEX ON {target} ({column_list(spec.primary_key)})")
 
     def _stage(self, spec: TableSpec, columns: list[SourceColumn]) -> None:
         """Cast the ingested stream to the landing types, numbering rows in read order."""

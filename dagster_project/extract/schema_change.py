@@ -8,6 +8,7 @@ anything is written.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from dagster_project.extract.columns import SourceColumn
@@ -27,6 +28,10 @@ class SchemaPlan:
     create: bool = False
     added: list[tuple[str, str]] = field(default_factory=list)
     widened: list[tuple[str, str, str]] = field(default_factory=list)
+    landed_key: tuple[str, ...] | None = None
+    """Primary key recorded with the landing table; None when it records none."""
+    rekeyed: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+    """Recorded and current primary key, when they differ: the landed rows are replaced."""
 
     @property
     def needs_full_read(self) -> bool:
@@ -37,13 +42,21 @@ class SchemaPlan:
         type ('[1, 2]') in landed rows, while the source's text differs ('{1,2}'). Reading every
         row once brings both level; the merge rewrites only the rows that differ.
         """
-        return bool(self.added) or any(new == "VARCHAR" for _, _, new in self.widened)
+        return (
+            bool(self.added)
+            or any(new == "VARCHAR" for _, _, new in self.widened)
+            or self.rekeyed is not None
+        )
 
     @property
     def changes(self) -> list[str]:
-        return [f"added {name} {new}" for name, new in self.added] + [
+        changes = [f"added {name} {new}" for name, new in self.added] + [
             f"widened {name} {old} -> {new}" for name, old, new in self.widened
         ]
+        if self.rekeyed:
+            old, new = (f"({', '.join(key)})" if key else "none" for key in self.rekeyed)
+            changes.append(f"primary key {old} -> {new}, landed rows replaced by a full read")
+        return changes
 
 
 def _decimal(type_name: str) -> tuple[int, int] | None:
@@ -75,8 +88,15 @@ def plan_schema_change(
     columns: list[SourceColumn],
     existing: list[tuple[str, str]],
     on_schema_change: str,
+    primary_key: Sequence[str] = (),
+    landed_key: Sequence[str] | None = None,
 ) -> SchemaPlan:
-    """Plan the landing table's changes; ``existing`` lists its (name, type) without _loaded_at."""
+    """Plan the landing table's changes; ``existing`` lists its (name, type) without _loaded_at.
+
+    ``landed_key`` is the primary key recorded with the landing table. When it differs from the
+    source's ``primary_key``, the landed rows are replaced: merged by the new key, two rows of
+    the old key that share a new key would both stay.
+    """
     if not existing:
         return SchemaPlan(create=True)
 
@@ -94,6 +114,10 @@ def plan_schema_change(
         )
 
     plan = SchemaPlan(added=[(name, source_types[name]) for name in new])
+    if landed_key is not None:
+        plan.landed_key = tuple(landed_key)
+        if plan.landed_key != tuple(primary_key):
+            plan.rekeyed = (plan.landed_key, tuple(primary_key))
     narrowed = []
     for name, old in existing_types.items():
         if source_types[name] == old:
