@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import duckdb
 import pyarrow as pa
 import pytest
 
 from dagster_project.extract.columns import SourceColumn
 from dagster_project.extract.declaration import BUILT_IN_DEFAULTS, parse_table
 from dagster_project.extract.loader import DuckDBLoader
-from dagster_project.extract.reconcile import MassDeleteRefused
+from dagster_project.extract.reconcile import (
+    SOURCE_KEYS,
+    MassDeleteRefused,
+    unreachable_rows_query,
+)
 
 pytest.register_assert_rewrite("extract_support")
 from extract_support import extract, landed  # noqa: E402
@@ -134,6 +139,60 @@ def test_reconcile_deletes_hard_deleted_rows(source, warehouse):
     assert reconciled.deleted == 2
     assert landed(warehouse, "SELECT count(*) FROM raw.orders WHERE order_id IN (4, 9)") == [(0,)]
     assert landed(warehouse, "SELECT count(*) FROM raw.orders") == [(18,)]
+
+
+STALE_ORDERS = (
+    "CREATE TABLE orders (order_id INTEGER PRIMARY KEY, status TEXT, updated_at TIMESTAMPTZ)",
+    "INSERT INTO orders VALUES (1, 'open', '2026-01-01T10:00Z'), (2, 'open', '2026-03-01T10:00Z')",
+)
+
+
+@pytest.mark.parametrize(
+    "landed_first, corrected",
+    [
+        # A cursor set in the future by mistake, then corrected to a date below the watermark.
+        ("(3, 'typo', '2099-01-01T00:00Z')", "(3, 'corrected', '2026-01-15T10:00Z')"),
+        # A NULL cursor (null_cursor: reload) filled in with the row's creation date.
+        ("(3, 'legacy', NULL)", "(3, 'filled', '2026-01-15T10:00Z')"),
+        # A row restored from a backup over a newer version, with its older cursor.
+        ("(3, 'newer', '2026-03-01T09:00Z')", "(3, 'restored', '2026-01-15T10:00Z')"),
+    ],
+)
+def test_reconcile_reloads_cursor_moved_back(source, warehouse, landed_first, corrected):
+    # No incremental read reaches a cursor moved below the watermark, and the key comparison
+    # found every key present, so the landed version stayed for good.
+    source.run(*STALE_ORDERS, f"INSERT INTO orders VALUES {landed_first}")
+    extract("orders", source, warehouse, null_cursor="reload")
+    source.run("DELETE FROM orders WHERE order_id = 3", f"INSERT INTO orders VALUES {corrected}")
+    incremental = extract("orders", source, warehouse, null_cursor="reload")
+    reconciled = extract("orders", source, warehouse, reconcile=True, null_cursor="reload")
+
+    assert incremental.updated == 0
+    assert (reconciled.reloaded_stale_rows, reconciled.updated) == (1, 1)
+    assert landed(warehouse, "SELECT status FROM raw.orders WHERE order_id = 3") == [
+        (corrected.split("'")[1],)
+    ]
+    assert extract("orders", source, warehouse, reconcile=True).reloaded_stale_rows == 0
+
+
+def test_rows_within_the_next_reads_reach_are_not_stale():
+    # A row changed during the reconciliation, above the next read's lower bound, is read by the
+    # next incremental run: counting it would cost a full read for nothing.
+    spec = parse_table("orders", {**BUILT_IN_DEFAULTS, "primary_key": ["order_id"]})
+    connection = duckdb.connect()
+    connection.execute(
+        "CREATE SCHEMA raw; CREATE TABLE raw.orders AS SELECT * FROM (VALUES "
+        "(1, TIMESTAMP '2026-03-01 10:00'), (2, TIMESTAMP '2026-03-01 10:00'), "
+        "(3, TIMESTAMP '2026-03-01 10:00')) AS t(order_id, updated_at)"
+    )
+    connection.execute(
+        f"CREATE TABLE {SOURCE_KEYS} AS SELECT * FROM (VALUES "
+        "(1, TIMESTAMP '2026-01-01 10:00'), (2, TIMESTAMP '2026-03-01 09:55'), "
+        "(3, TIMESTAMP '2026-03-01 10:00'), (4, TIMESTAMP '2026-01-01 10:00')) "
+        "AS k(order_id, updated_at)"
+    )
+    query = unreachable_rows_query(spec, "raw.orders", "TIMESTAMP '2026-03-01 09:50'")
+    assert connection.execute(query).fetchall() == [(1, 1)]
 
 
 def test_reconcile_reloads_restored_old_row(source, warehouse):

@@ -250,6 +250,21 @@ def test_reconcile_reloads_restored_row(postgres_source, pg_warehouse, warehouse
     assert landed(warehouse_url, "SELECT count(*) FROM raw.orders WHERE order_id = 7") == [(1,)]
 
 
+def test_reconcile_reloads_cursor_moved_back(postgres_source, pg_warehouse, warehouse_url):
+    fill_orders(postgres_source)
+    postgres_source.run("UPDATE orders SET updated_at = '2099-01-01T00:00Z' WHERE order_id = 7")
+    extract("orders", postgres_source, pg_warehouse)
+    postgres_source.run(
+        "UPDATE orders SET status = 'corrected', updated_at = '2025-12-31T10:00Z' "
+        "WHERE order_id = 7"
+    )
+    reconciled = extract("orders", postgres_source, pg_warehouse, reconcile=True)
+    assert (reconciled.reloaded_stale_rows, reconciled.updated) == (1, 1)
+    assert landed(warehouse_url, "SELECT status FROM raw.orders WHERE order_id = 7") == [
+        ("corrected",)
+    ]
+
+
 def test_infinite_dates_land_as_infinity(postgres_source, pg_warehouse, warehouse_url):
     postgres_source.run(
         "CREATE TABLE contracts (contract_id INTEGER PRIMARY KEY, valid_to DATE, "

@@ -30,14 +30,18 @@ from dagster_project.extract.loader import (
 )
 from dagster_project.extract.merge import DIFF, LATEST, STAGE, changed_condition
 from dagster_project.extract.postgres_types import landing_type, postgres_type
-from dagster_project.extract.reconcile import absent_condition, check_delete_share
+from dagster_project.extract.reconcile import (
+    SOURCE_KEYS,
+    check_delete_share,
+    unreachable_rows_query,
+)
 from dagster_project.extract.schema_change import SchemaPlan, plan_schema_change
 from dagster_project.extract.sql import column_list, keys_equal, quote_identifier, quote_literal
 from dagster_project.resources import warehouse_writer_lock
 
 # Order of a row in the stream, so the last version read of a key wins among equal cursors.
 ROW_NUMBER = "_extract_row"
-SOURCE_KEYS = "_extract_source_keys"
+
 
 TABLE_COMMENT = """
 SELECT obj_description(c.oid, 'pg_class')
@@ -313,11 +317,15 @@ class PostgresLoader:
         )
 
     def delete_missing_keys(
-        self, spec: TableSpec, key_columns: list[SourceColumn], keys: pa.RecordBatchReader
-    ) -> tuple[int, int, int]:
+        self,
+        spec: TableSpec,
+        key_columns: list[SourceColumn],
+        keys: pa.RecordBatchReader,
+        cursor_bound: str | None = None,
+    ) -> tuple[int, int, int, int]:
         """Delete landing rows whose key is not in ``keys``.
 
-        Return (deleted, rows before, source keys the landing table lacks). Raises
+        Return (deleted, rows before, and the two counts of ``unreachable_rows_query``). Raises
         ``MassDeleteRefused``, deleting nothing, when the share is above the limit.
         """
         target = raw_table(spec.name)
@@ -336,13 +344,11 @@ class PostgresLoader:
             check_delete_share(spec, gone, total)
             if gone:
                 self._execute(f"DELETE FROM {target} WHERE {missing}")
-            absent = self._fetchall(
-                f"SELECT count(*) FROM {SOURCE_KEYS} AS k WHERE {absent_condition(spec, target)}"
-            )[0][0]
+            absent, stale = self._fetchall(unreachable_rows_query(spec, target, cursor_bound))[0]
             self.connection.commit()
         except BaseException:
             self.connection.rollback()
             raise
         finally:
             self._drop_temporary(BATCHES, SOURCE_KEYS)
-        return gone, total, absent
+        return gone, total, absent, stale

@@ -4,7 +4,8 @@ An incremental read by cursor never returns a deleted row, so on the nightly run
 every source key is streamed and compared. A guard rejects a reconciliation that would delete
 more than ``max_delete_share`` of the table, since that usually means a broken or truncated
 source rather than real deletes. The comparison also counts source keys the landing table lacks,
-which the caller reloads (run.py).
+and rows it holds with a cursor value no incremental read will reach, which the caller reloads
+(run.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pyarrow as pa
 from dagster_project.extract.columns import SourceColumn
 from dagster_project.extract.declaration import TableSpec
 from dagster_project.extract.loader import BATCHES, cast_select, memory_limited, raw_table
-from dagster_project.extract.sql import keys_equal
+from dagster_project.extract.sql import keys_equal, quote_identifier
 
 SOURCE_KEYS = "_extract_source_keys"
 
@@ -36,10 +37,24 @@ def check_delete_share(spec: TableSpec, gone: int, total: int) -> None:
         )
 
 
-def absent_condition(spec: TableSpec, target: str) -> str:
-    """Condition true for a source key ``k`` that the landing table ``target`` lacks."""
+def unreachable_rows_query(spec: TableSpec, target: str, cursor_bound: str | None) -> str:
+    """Return a query counting the source rows in SOURCE_KEYS that the cursor cannot bring level.
+
+    The first count is of keys the landing table ``target`` lacks, the second of rows it contains
+    with another cursor value, below ``cursor_bound`` (an SQL expression), which no incremental
+    read reaches again: a cursor set in the future then corrected, a NULL cursor filled in, rows
+    restored from a backup. Rows above the bound are read by the next run anyway.
+    """
+    stale = "false"
+    if spec.cursor and cursor_bound:
+        cursor = quote_identifier(spec.cursor)
+        stale = f"k.{cursor} < {cursor_bound} AND t.{cursor} IS DISTINCT FROM k.{cursor}"
+    matched = f"t.{quote_identifier(spec.primary_key[0])} IS NOT NULL"
     return (
-        f"NOT EXISTS (SELECT 1 FROM {target} AS t WHERE {keys_equal(spec.primary_key, 'k', 't')})"
+        f"SELECT count(*) FILTER (WHERE NOT {matched}), "
+        f"count(*) FILTER (WHERE {matched} AND {stale}) "
+        f"FROM {SOURCE_KEYS} AS k LEFT JOIN {target} AS t "
+        f"ON {keys_equal(spec.primary_key, 'k', 't')}"
     )
 
 
@@ -48,10 +63,11 @@ def delete_missing_keys(
     spec: TableSpec,
     key_columns: list[SourceColumn],
     keys: pa.RecordBatchReader,
-) -> tuple[int, int, int]:
+    cursor_bound: str | None = None,
+) -> tuple[int, int, int, int]:
     """Delete landing rows whose key is not in ``keys``.
 
-    Return (deleted, rows before, source keys the landing table lacks). Raises
+    Return (deleted, rows before, and the two counts of ``unreachable_rows_query``). Raises
     ``MassDeleteRefused``, deleting nothing, when the share is above the limit.
     """
     target = raw_table(spec.name)
@@ -72,9 +88,9 @@ def delete_missing_keys(
             check_delete_share(spec, gone, total)
             if gone:
                 connection.execute(f"DELETE FROM {target} WHERE {missing}")
-            absent = connection.execute(
-                f"SELECT count(*) FROM {SOURCE_KEYS} AS k WHERE {absent_condition(spec, target)}"
-            ).fetchall()[0][0]
+            absent, stale = connection.execute(
+                unreachable_rows_query(spec, target, cursor_bound)
+            ).fetchall()[0]
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
@@ -82,4 +98,4 @@ def delete_missing_keys(
         finally:
             connection.unregister(BATCHES)
             connection.execute(f"DROP TABLE IF EXISTS {SOURCE_KEYS}")
-    return gone, total, absent
+    return gone, total, absent, stale

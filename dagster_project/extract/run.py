@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -21,6 +22,7 @@ from dagster_project.extract.columns import (
 from dagster_project.extract.declaration import RESERVED_PREFIX, DeclarationError, TableSpec
 from dagster_project.extract.loader import DuckDBLoader, LoadError, WarehouseLoader
 from dagster_project.extract.loader_postgres import PostgresLoader
+from dagster_project.extract.postgres_types import postgres_type
 from dagster_project.extract.reconcile import MassDeleteRefused, delete_missing_keys
 from dagster_project.extract.schema_change import SchemaChangeError
 from dagster_project.extract.sources import (
@@ -29,6 +31,7 @@ from dagster_project.extract.sources import (
     SourceError,
     check_columns_exist,
 )
+from dagster_project.extract.sql import quote_literal
 from dagster_project.settings import SettingsError
 
 
@@ -95,6 +98,9 @@ class ExtractResult:
     future_cursor_rows: int = 0
     reloaded_missing_keys: int = 0
     """Source keys the reconciliation found missing in the warehouse, reloaded by a full read."""
+    reloaded_stale_rows: int = 0
+    """Source rows the reconciliation found landed with another cursor value, below the reach of
+    the next incremental read, reloaded by a full read."""
     repeated_key_rows: int = 0
     """Rows read that repeat the primary key of another row read in the same run. Only the last
     version of each key is kept (the higher cursor, then the one read last)."""
@@ -178,6 +184,27 @@ def lower_bound(watermark: object | None, lookback: timedelta) -> object | None:
     return bound if bound >= MIN_INTEGER_CURSOR else None
 
 
+def reach_of_next_read(
+    loader: WarehouseLoader,
+    spec: TableSpec,
+    columns: list[SourceColumn],
+    warehouse_type: Callable[[str], str],
+) -> str | None:
+    """Return, as an SQL expression, the lowest cursor value the next incremental read reads.
+
+    None when the table has no cursor or the next read reads every row. ``warehouse_type``
+    names a landing type in the warehouse's SQL.
+    """
+    if not spec.cursor:
+        return None
+    cursor = cursor_column(spec, columns)
+    bound = lower_bound(loader.read_watermark(spec, cursor), spec.lookback)
+    if bound is None:
+        return None
+    text = bound.isoformat() if isinstance(bound, date) else str(bound)
+    return f"CAST({quote_literal(text)} AS {warehouse_type(cursor.landing_type)})"
+
+
 def open_loader(connection) -> WarehouseLoader:
     """Return the loader of a DuckDB connection or of a PostgreSQL ADBC connection."""
     if isinstance(connection, duckdb.DuckDBPyConnection):
@@ -241,18 +268,26 @@ def _extract_table(
     loaded = loader.load(
         spec, columns, plan, source.read_rows(spec, columns, cursor_filter), ceiling
     )
-    deleted = absent = 0
+    deleted = absent = stale = 0
     if reconcile and spec.reconciles_deletes:
-        key_columns = [column for column in columns if column.name in spec.primary_key]
+        key_columns = [
+            column
+            for column in columns
+            if column.name in spec.primary_key or column.name == spec.cursor
+        ]
         keys = source.read_rows(spec, key_columns, None)
         if isinstance(loader, PostgresLoader):
-            deleted, _, absent = loader.delete_missing_keys(spec, key_columns, keys)
+            bound = reach_of_next_read(loader, spec, columns, postgres_type)
+            deleted, _, absent, stale = loader.delete_missing_keys(spec, key_columns, keys, bound)
         else:
-            deleted, _, absent = delete_missing_keys(loader.connection, spec, key_columns, keys)
-    if absent:
-        # Source rows the cursor filter cannot reach: restored from a backup or inserted again
-        # with a cursor below the watermark. A full read merges them; unchanged rows stay as
-        # they are.
+            bound = reach_of_next_read(loader, spec, columns, lambda landing_type: landing_type)
+            deleted, _, absent, stale = delete_missing_keys(
+                loader.connection, spec, key_columns, keys, bound
+            )
+    if absent or stale:
+        # Source rows the cursor filter cannot reach: restored from a backup, inserted again
+        # with a cursor below the watermark, or with a cursor moved back below it. A full read
+        # merges them; unchanged rows stay as they are.
         again = loader.load(
             spec,
             columns,
@@ -280,6 +315,7 @@ def _extract_table(
         seconds=time.perf_counter() - started,
         future_cursor_rows=loaded.future_cursor_rows,
         reloaded_missing_keys=absent,
+        reloaded_stale_rows=stale,
         repeated_key_rows=(
             loaded.rows_read - loaded.inserted - loaded.updated - loaded.unchanged
             if spec.primary_key
