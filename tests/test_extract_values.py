@@ -131,6 +131,22 @@ def test_postgres_infinite_dates_land_as_infinity(postgres_source, warehouse):
     ]
 
 
+@pytest.mark.parametrize(
+    "value", ["294248-01-01 00:00", "294276-12-31 23:59:59.999999", "294247-01-10 04:00:54.775807"]
+)
+def test_postgres_timestamp_past_duckdb_range_fails(postgres_source, warehouse, value):
+    # Shifted to Arrow's epoch, these overflowed and landed silently as dates 290,308 years BC,
+    # or as infinity.
+    postgres_source.run(
+        "CREATE TABLE events (event_id INTEGER PRIMARY KEY, ends_at TIMESTAMP, "
+        "updated_at TIMESTAMPTZ NOT NULL)",
+        f"INSERT INTO events VALUES (1, '{value}', '2026-01-01 10:00+00')",
+    )
+    with pytest.raises(LoadError, match="'events'.*column ends_at: a timestamp after 294247"):
+        extract("events", postgres_source, warehouse)
+    assert landed(warehouse, "SELECT count(*) FROM raw._extract_state") == [(0,)]
+
+
 def test_sqlite_offsets_land_in_utc(sqlite_source, warehouse):
     sqlite_source.run(
         "CREATE TABLE events (event_id INTEGER PRIMARY KEY, naive DATETIME, "

@@ -135,9 +135,22 @@ def cast_expression(column: SourceColumn) -> str:
         return cast
     offset, positive, negative = SHIFTED_INFINITY[column.landing_type]
     measure = offset.format(value=value)
+    past_the_range = ""
+    if column.landing_type != "DATE":
+        # The same shift wraps a timestamp after DuckDB's last one (294247-01-10) round to
+        # millions of years BC, below the shifted infinities, or to DuckDB's infinity, whose
+        # epoch_us is NULL.
+        message = quote_literal(
+            f"column {column.name}: a timestamp after 294247-01-10, the last one DuckDB holds"
+        )
+        past_the_range = (
+            f"WHEN {measure} < {negative} OR ({measure} IS NULL AND {value} IS NOT NULL) "
+            f"THEN error({message}) "
+        )
     return (
-        f"CASE {measure} WHEN {positive} THEN CAST('infinity' AS {column.landing_type}) "
-        f"WHEN {negative} THEN CAST('-infinity' AS {column.landing_type}) ELSE {cast} END"
+        f"CASE WHEN {measure} = {positive} THEN CAST('infinity' AS {column.landing_type}) "
+        f"WHEN {measure} = {negative} THEN CAST('-infinity' AS {column.landing_type}) "
+        f"{past_the_range}ELSE {cast} END"
     )
 
 
