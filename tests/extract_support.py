@@ -88,3 +88,19 @@ def extract(
 
 def landed(warehouse: duckdb.DuckDBPyConnection, query: str) -> list[tuple]:
     return warehouse.execute(query).fetchall()
+
+
+# A PostgreSQL source table, and updates to values equal to the old ones by the type's own
+# equality but not by their text, one column per row.
+LOOSELY_EQUAL = (
+    "CREATE TABLE readings (reading_id INTEGER PRIMARY KEY, span INTERVAL, level FLOAT8, "
+    "levels FLOAT4[], doc JSONB, updated_at TIMESTAMPTZ NOT NULL)",
+    "INSERT INTO readings SELECT i, '1 day', 0, '{0, 1}', '{\"x\": 1.0}', "
+    "'2026-01-01 10:00+00' FROM generate_series(1, 4) AS i",
+)
+LOOSELY_EQUAL_UPDATE = (
+    "UPDATE readings SET span = '24 hours' WHERE reading_id = 1",
+    "UPDATE readings SET level = '-0' WHERE reading_id = 2",
+    "UPDATE readings SET levels = '{-0, 1}' WHERE reading_id = 3",
+    "UPDATE readings SET doc = '{\"x\": 1.00}' WHERE reading_id = 4",
+)

@@ -9,7 +9,7 @@ import pytest
 from dagster_project.extract.loader import LoadError
 
 pytest.register_assert_rewrite("extract_support")
-from extract_support import extract, landed  # noqa: E402
+from extract_support import LOOSELY_EQUAL, LOOSELY_EQUAL_UPDATE, extract, landed  # noqa: E402
 
 pytest_plugins = ("extract_support",)
 
@@ -145,6 +145,26 @@ def test_postgres_timestamp_past_duckdb_range_fails(postgres_source, warehouse, 
     with pytest.raises(LoadError, match="'events'.*column ends_at: a timestamp after 294247"):
         extract("events", postgres_source, warehouse)
     assert landed(warehouse, "SELECT count(*) FROM raw._extract_state") == [(0,)]
+
+
+def test_change_to_a_loosely_equal_value_lands(postgres_source, warehouse):
+    # A table without a cursor is read whole at every run. The merge compared with IS DISTINCT
+    # FROM, which finds '1 day' and '24 hours', 0 and -0, and
+    # jsonb's 1.0 and 1.00 equal, so the source's change was counted as unchanged.
+    postgres_source.run(*LOOSELY_EQUAL)
+    extract("readings", postgres_source, warehouse, cursor=None)
+    postgres_source.run(*LOOSELY_EQUAL_UPDATE)
+    assert extract("readings", postgres_source, warehouse, cursor=None).updated == 4
+    assert landed(
+        warehouse,
+        "SELECT CAST(span AS VARCHAR), CAST(level AS VARCHAR), CAST(levels AS VARCHAR), "
+        "CAST(doc AS VARCHAR) FROM raw.readings ORDER BY reading_id",
+    ) == [
+        ("24:00:00", "0.0", "[0.0, 1.0]", '{"x": 1.0}'),
+        ("1 day", "-0.0", "[0.0, 1.0]", '{"x": 1.0}'),
+        ("1 day", "0.0", "[-0.0, 1.0]", '{"x": 1.0}'),
+        ("1 day", "0.0", "[0.0, 1.0]", '{"x": 1.00}'),
+    ]
 
 
 def test_sqlite_offsets_land_in_utc(sqlite_source, warehouse):

@@ -19,7 +19,7 @@ from dagster_project.extract.schema_change import SchemaChangeError
 from dagster_project.resources import connect_postgres
 
 pytest.register_assert_rewrite("extract_support")
-from extract_support import extract  # noqa: E402
+from extract_support import LOOSELY_EQUAL, LOOSELY_EQUAL_UPDATE, extract  # noqa: E402
 
 pytest_plugins = ("extract_support",)
 
@@ -166,6 +166,23 @@ def test_primary_key_change_replaces_landed_rows(postgres_source, pg_warehouse, 
         "primary key (order_id, line_no) -> (order_id), landed rows replaced by a full read",
     )
     assert landed(warehouse_url, "SELECT order_id, line_no FROM raw.lines") == [(1, 2)]
+
+
+def test_change_to_a_loosely_equal_value_lands(postgres_source, pg_warehouse, warehouse_url):
+    postgres_source.run(*LOOSELY_EQUAL)
+    extract("readings", postgres_source, pg_warehouse, cursor=None)
+    postgres_source.run(*LOOSELY_EQUAL_UPDATE)
+    assert extract("readings", postgres_source, pg_warehouse, cursor=None).updated == 4
+    assert landed(
+        warehouse_url,
+        "SELECT span::text, level::text, levels::text, doc::text FROM raw.readings "
+        "ORDER BY reading_id",
+    ) == [
+        ("24:00:00", "0", "{0,1}", '{"x": 1.0}'),
+        ("1 day", "-0", "{0,1}", '{"x": 1.0}'),
+        ("1 day", "0", "{-0,1}", '{"x": 1.0}'),
+        ("1 day", "0", "{0,1}", '{"x": 1.00}'),
+    ]
 
 
 def test_value_too_large_rolls_back(pg_warehouse, warehouse_url):

@@ -203,7 +203,7 @@ class PostgresLoader:
         target = raw_table(spec.name)
         names = [c.name for c in columns]
         values = [name for name in names if name not in keys]
-        changed = changed_condition(values)
+        changed = changed_condition([c for c in columns if c.name not in keys])
         self._execute(
             f"CREATE TEMP TABLE {DIFF} AS SELECT {column_list(names, 's.')}, CASE "
             f"WHEN t.{quote_identifier(keys[0])} IS NULL THEN 'insert' "

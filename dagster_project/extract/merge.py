@@ -26,15 +26,24 @@ def fetch_value(connection: duckdb.DuckDBPyConnection, query: str) -> object:
     return connection.execute(query).fetchall()[0][0]
 
 
-def changed_condition(values: list[str]) -> str:
-    """Condition true when a staged row ``s`` differs from its landing row ``t``."""
-    return (
-        " OR ".join(
-            f"s.{quote_identifier(name)} IS DISTINCT FROM t.{quote_identifier(name)}"
-            for name in values
-        )
-        or "false"
-    )
+# Landing types whose equality is looser than identity: 0 equals -0 in floats, '1 day' equals
+# '24 hours' in intervals, and 1.0 equals 1.00 in PostgreSQL's jsonb. The merge compares their
+# values as text, so such a change in the source is landed, not counted as unchanged.
+LOOSE_EQUALITY_TYPES = ("FLOAT", "DOUBLE", "INTERVAL", "JSON")
+
+
+def changed_condition(columns: list[SourceColumn]) -> str:
+    """Return a condition true when a staged row ``s`` differs from its landing row ``t``."""
+    conditions = []
+    for column in columns:
+        name = quote_identifier(column.name)
+        if column.landing_type.removesuffix("[]") in LOOSE_EQUALITY_TYPES:
+            conditions.append(
+                f"CAST(s.{name} AS VARCHAR) IS DISTINCT FROM CAST(t.{name} AS VARCHAR)"
+            )
+        else:
+            conditions.append(f"s.{name} IS DISTINCT FROM t.{name}")
+    return " OR ".join(conditions) or "false"
 
 
 def has_duplicate_keys(
@@ -72,7 +81,7 @@ def merge_by_key(
     """Upsert the staged rows into ``target``; return (inserted, updated, unchanged)."""
     keys = spec.primary_key
     latest = latest_per_key(connection, spec)
-    values = [c.name for c in columns if c.name not in keys]
+    values = [c for c in columns if c.name not in keys]
     connection.execute(
         f"CREATE OR REPLACE TEMP TABLE {DIFF} AS SELECT s.*, t.rowid AS {TARGET_ROWID}, CASE "
         f"WHEN t.rowid IS NULL THEN 'insert' "
