@@ -200,3 +200,27 @@ def test_primary_key_change_fails_when_schema_changes_fail(postgres_source, ware
     rekey_lines(postgres_source)
     with pytest.raises(SchemaChangeError, match=r"primary key \(order_id, line_no\)"):
         extract("lines", postgres_source, warehouse, on_schema_change="fail")
+
+
+def test_column_dropped_and_added_again_is_read_again(source, warehouse):
+    # The column list was the same as before, so no change was seen, and rows landed before kept
+    # the dropped column's values while the source had the new column's default.
+    source.run(
+        "CREATE TABLE orders (order_id INTEGER PRIMARY KEY, note TEXT, "
+        "updated_at TIMESTAMPTZ NOT NULL)",
+        "INSERT INTO orders VALUES (1, 'old', '2026-01-01T10:00Z'), (2, 'old', '2026-01-01T11:00Z')",
+    )
+    extract("orders", source, warehouse)
+    source.run(
+        "ALTER TABLE orders DROP COLUMN note",
+        "ALTER TABLE orders ADD COLUMN note TEXT NOT NULL DEFAULT 'fresh'",
+    )
+    result = extract("orders", source, warehouse)
+
+    assert "note" in result.schema_changes[0]
+    assert "at a new position in the source" in result.schema_changes[0]
+    assert landed(warehouse, "SELECT order_id, note FROM raw.orders ORDER BY 1") == [
+        (1, "fresh"),
+        (2, "fresh"),
+    ]
+    assert extract("orders", source, warehouse).schema_changes == ()

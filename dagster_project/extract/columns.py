@@ -57,6 +57,9 @@ class SourceColumn:
     source_type: str
     select_sql: str
     landing_type: str
+    position: int | None = None
+    """Position in the source table (PostgreSQL's attnum, SQLite's cid). A column dropped and
+    added again under the same name gets a new one."""
 
     @property
     def is_read_as_text(self) -> bool:

@@ -7,7 +7,6 @@ leaves rows without their watermark, nor a watermark past rows that were not loa
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
@@ -27,14 +26,12 @@ from dagster_project.extract.merge import (
     insert_into_empty,
     merge_by_key,
 )
-from dagster_project.extract.schema_change import SchemaPlan, plan_schema_change
+from dagster_project.extract.schema_change import SchemaPlan, landing_comment, plan_schema_change
 from dagster_project.extract.sql import quote_identifier, quote_literal
 from dagster_project.settings import EXTRACT_MEMORY_LIMIT_VARIABLE, extract_memory_limit
 
 RAW_SCHEMA = "raw"
 STATE_TABLE = f"{RAW_SCHEMA}._extract_state"
-# Field of a landing table's comment that records the primary key its rows were merged by.
-KEY_COMMENT_FIELD = "primary_key"
 BATCHES = "_extract_batches"
 
 
@@ -82,26 +79,18 @@ def raw_table(table: str) -> str:
     return f"{RAW_SCHEMA}.{quote_identifier(table)}"
 
 
-def landed_key(comment: str | None) -> list[str] | None:
-    """Return the primary key recorded in a landing table's comment, or None without one."""
-    try:
-        key = json.loads(comment or "").get(KEY_COMMENT_FIELD)
-    except (ValueError, AttributeError):
-        return None
-    return key if isinstance(key, list) else None
-
-
-def apply_key_change(execute: Callable[[str], object], spec: TableSpec, plan: SchemaPlan) -> None:
-    """Empty the landing table when its primary key changed, and record the current key.
-
-    The key is kept as the table's comment, as JSON, because a table of this schema must change
-    whole when its key does, and a comment moves with the table.
-    """
+def apply_recorded_changes(
+    execute: Callable[[str], object],
+    spec: TableSpec,
+    columns: list[SourceColumn],
+    plan: SchemaPlan,
+) -> None:
+    """Empty the landing table when its primary key changed, and record its key and columns."""
     target = raw_table(spec.name)
     if plan.rekeyed:
         execute(f"DELETE FROM {target}")
-    if plan.landed_key != tuple(spec.primary_key):
-        comment = json.dumps({KEY_COMMENT_FIELD: list(spec.primary_key)})
+    comment = landing_comment(spec.primary_key, columns)
+    if comment != plan.landed_comment:
         execute(f"COMMENT ON TABLE {target} IS {quote_literal(comment)}")
 
 
@@ -272,7 +261,7 @@ class DuckDBLoader:
             existing,
             spec.on_schema_change,
             spec.primary_key,
-            landed_key(comment[0][0] if comment else None),
+            comment[0][0] if comment else None,
         )
 
     def read_watermark(self, spec: TableSpec, cursor: SourceColumn) -> object | None:
@@ -312,7 +301,7 @@ class DuckDBLoader:
                 raise LoadError(
                     f"table {spec.name!r}: cannot widen column {name} from {old} to {new}: {error}"
                 ) from error
-        apply_key_change(self.connection.execute, spec, plan)
+        apply_recorded_changes(self.connection.execute, spec, columns, plan)
 
     def _land_rows(self, spec: TableSpec, columns: list[SourceColumn]) -> tuple[str, int, int, int]:
         """Land the registered batch stream, cast to the landing types.

@@ -21,10 +21,9 @@ from dagster_project.extract.loader import (
     STATE_TABLE,
     LoadError,
     LoadResult,
-    apply_key_change,
+    apply_recorded_changes,
     check_null_cursor,
     check_null_keys,
-    landed_key,
     raw_table,
     value_error,
 )
@@ -126,7 +125,7 @@ class PostgresLoader:
             existing,
             spec.on_schema_change,
             spec.primary_key,
-            landed_key(comment[0][0] if comment else None),
+            comment[0][0] if comment else None,
         )
 
     def read_watermark(self, spec: TableSpec, cursor: SourceColumn) -> object | None:
@@ -175,7 +174,7 @@ class PostgresLoader:
                 raise LoadError(
                     f"table {spec.name!r}: cannot widen column {name} from {old} to {new}: {error}"
                 ) from error
-        apply_key_change(self._execute, spec, plan)
+        apply_recorded_changes(self._execute, spec, columns, plan)
         if plan.rekeyed and spec.primary_key:
             self._execute(f"CREATE INDEX ON {target} ({column_list(spec.primary_key)})")
 

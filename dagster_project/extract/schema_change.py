@@ -7,6 +7,7 @@ anything is written.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,10 @@ from dagster_project.extract.columns import SourceColumn
 
 INTEGER_RANKS = {"SMALLINT": 1, "INTEGER": 2, "BIGINT": 3, "HUGEINT": 4}
 _DECIMAL = re.compile(r"^DECIMAL\((\d+),(\d+)\)$")
+# Fields of a landing table's comment: the primary key its rows were merged by, and the position
+# of each column in the source table at the last load.
+KEY_FIELD = "primary_key"
+POSITIONS_FIELD = "positions"
 
 
 class SchemaChangeError(RuntimeError):
@@ -28,10 +33,12 @@ class SchemaPlan:
     create: bool = False
     added: list[tuple[str, str]] = field(default_factory=list)
     widened: list[tuple[str, str, str]] = field(default_factory=list)
-    landed_key: tuple[str, ...] | None = None
-    """Primary key recorded with the landing table; None when it records none."""
+    landed_comment: str | None = None
+    """Comment of the landing table, which records its key and columns (``landing_comment``)."""
     rekeyed: tuple[tuple[str, ...], tuple[str, ...]] | None = None
     """Recorded and current primary key, when they differ: the landed rows are replaced."""
+    moved: list[str] = field(default_factory=list)
+    """Columns at another position in the source table than at the last load."""
 
     @property
     def needs_full_read(self) -> bool:
@@ -46,6 +53,7 @@ class SchemaPlan:
             bool(self.added)
             or any(new == "VARCHAR" for _, _, new in self.widened)
             or self.rekeyed is not None
+            or bool(self.moved)
         )
 
     @property
@@ -56,7 +64,37 @@ class SchemaPlan:
         if self.rekeyed:
             old, new = (f"({', '.join(key)})" if key else "none" for key in self.rekeyed)
             changes.append(f"primary key {old} -> {new}, landed rows replaced by a full read")
+        if self.moved:
+            changes.append(
+                f"column {', '.join(self.moved)} at a new position in the source (dropped and "
+                "added again?), every row read again"
+            )
         return changes
+
+
+def landing_comment(primary_key: Sequence[str], columns: list[SourceColumn]) -> str:
+    """Return the comment recording a landing table's primary key and its columns' positions.
+
+    A comment moves with its table, and a table of the raw schema changes whole when its key
+    does. Positions are those of the source table (``SourceColumn.position``).
+    """
+    positions = {column.name: column.position for column in columns if column.position}
+    return json.dumps({KEY_FIELD: list(primary_key), POSITIONS_FIELD: positions})
+
+
+def read_landing_comment(comment: str | None) -> tuple[list[str] | None, dict[str, int]]:
+    """Return the primary key and the column positions a comment records (None, {} if none)."""
+    try:
+        recorded = json.loads(comment or "")
+    except ValueError:
+        return None, {}
+    if not isinstance(recorded, dict):
+        return None, {}
+    key, positions = recorded.get(KEY_FIELD), recorded.get(POSITIONS_FIELD)
+    return (
+        key if isinstance(key, list) else None,
+        positions if isinstance(positions, dict) else {},
+    )
 
 
 def _decimal(type_name: str) -> tuple[int, int] | None:
@@ -89,13 +127,15 @@ def plan_schema_change(
     existing: list[tuple[str, str]],
     on_schema_change: str,
     primary_key: Sequence[str] = (),
-    landed_key: Sequence[str] | None = None,
+    comment: str | None = None,
 ) -> SchemaPlan:
     """Plan the landing table's changes; ``existing`` lists its (name, type) without _loaded_at.
 
-    ``landed_key`` is the primary key recorded with the landing table. When it differs from the
-    source's ``primary_key``, the landed rows are replaced: merged by the new key, two rows of
-    the old key that share a new key would both stay.
+    ``comment`` is the landing table's comment (see ``landing_comment``). When the primary key it
+    records differs from the source's ``primary_key``, the landed rows are replaced: merged by
+    the new key, two rows of the old key that share a new key would both stay. A column at
+    another position was dropped and added again (or a column before it was dropped), and its
+    landed values may be stale, so every row is read again.
     """
     if not existing:
         return SchemaPlan(create=True)
@@ -114,10 +154,15 @@ def plan_schema_change(
         )
 
     plan = SchemaPlan(added=[(name, source_types[name]) for name in new])
-    if landed_key is not None:
-        plan.landed_key = tuple(landed_key)
-        if plan.landed_key != tuple(primary_key):
-            plan.rekeyed = (plan.landed_key, tuple(primary_key))
+    plan.landed_comment = comment
+    landed_key, landed_positions = read_landing_comment(comment)
+    if landed_key is not None and tuple(landed_key) != tuple(primary_key):
+        plan.rekeyed = (tuple(landed_key), tuple(primary_key))
+    plan.moved = [
+        column.name
+        for column in columns
+        if column.name in landed_positions and landed_positions[column.name] != column.position
+    ]
     narrowed = []
     for name, old in existing_types.items():
         if source_types[name] == old:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime
 
 import adbc_driver_postgresql.dbapi as adbc_postgres
@@ -32,7 +33,8 @@ SELECT a.attname,
        CASE WHEN base.typcategory = 'A' THEN 'A' ELSE base.typtype END,
        CASE WHEN declared.typtype = 'd' THEN declared.typtypmod ELSE a.atttypmod END,
        element.typname,
-       format_type(a.atttypid, a.atttypmod)
+       format_type(a.atttypid, a.atttypmod),
+       a.attnum
 FROM pg_attribute AS a
 JOIN pg_type AS declared ON declared.oid = a.atttypid
 JOIN pg_type AS base ON base.oid = CASE
@@ -112,8 +114,11 @@ class PostgresSource(AdbcSource):
         relation = self._relation(spec.name, spec.schema)
         rows = self._fetch(COLUMNS_QUERY.format(relation=relation))
         return [
-            postgres_column(name, type_name, kind, int(typmod), element, declared)
-            for name, type_name, kind, typmod, element, declared in rows
+            dataclasses.replace(
+                postgres_column(name, type_name, kind, int(typmod), element, declared),
+                position=int(position),
+            )
+            for name, type_name, kind, typmod, element, declared, position in rows
         ]
 
     def primary_key(self, spec: TableSpec) -> tuple[str, ...]:
