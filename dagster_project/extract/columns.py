@@ -179,22 +179,37 @@ def sqlite_column(name: str, declared_type: str) -> SourceColumn:
     elif landing_type == "DOUBLE":
         select_sql = (
             f"CASE WHEN typeof({quoted}) = 'real' THEN printf('%!.17g', {quoted}) "
+            f"WHEN typeof({quoted}) = 'text' THEN {_not_exact(quoted, landing_type)} "
             f"ELSE CAST({quoted} AS TEXT) END"
         )
     elif landing_type == "BIGINT" or landing_type.startswith("DECIMAL("):
         select_sql = _sqlite_exact_number(quoted, landing_type)
+    elif landing_type == "DATE":
+        # DuckDB casts '2026-01-05 10:00' to the date alone: a time of day other than midnight
+        # fails the load instead of being dropped.
+        select_sql = (
+            f"CASE WHEN typeof({quoted}) = 'text' AND length({quoted}) > 10 "
+            f"AND time({quoted}) IS NOT '00:00:00' THEN {_not_exact(quoted, landing_type)} "
+            f"ELSE CAST({quoted} AS TEXT) END"
+        )
     else:
         select_sql = f"CAST({quoted} AS TEXT)"
     return SourceColumn(name, declared_type, select_sql, landing_type)
+
+
+def _not_exact(quoted: str, landing_type: str) -> str:
+    """Return the column's text prefixed with a message, so that its cast fails and names it."""
+    return f"'not exact as {landing_type}: ' || CAST({quoted} AS TEXT)"
 
 
 def _sqlite_exact_number(quoted: str, landing_type: str) -> str:
     """Select an integer or decimal column as text that DuckDB casts without rounding.
 
     SQLite keeps a value that its column's affinity cannot convert without loss: a REAL (1.5
-    in an INTEGER column, 1.005 in a DECIMAL(10,2) one) or, in an INTEGER column, text such as
-    '0x10'. DuckDB's cast would round the REAL or read the text as hexadecimal. Such a value is
-    prefixed with a message instead, so the cast fails and the load names the column.
+    in an INTEGER column, 1.005 in a DECIMAL(10,2) one) or text that is not a number ('0x10',
+    '1_000'). DuckDB's cast would round the REAL or read the text as hexadecimal or with digit
+    separators. Such a value is prefixed with a message instead, so the cast fails and the load
+    names the column.
     """
     if landing_type == "BIGINT":
         exact = f"typeof({quoted}) IN ('integer', 'null')"
@@ -203,8 +218,10 @@ def _sqlite_exact_number(quoted: str, landing_type: str) -> str:
         # 59.699999999999996 fits DECIMAL(10,2), while 1.005 does not.
         scale = int(landing_type[:-1].split(",")[1])
         printed = f"CAST(printf('%.15g', {quoted}) AS REAL)"
-        exact = f"typeof({quoted}) <> 'real' OR round({printed}, {scale}) = {printed}"
+        exact = (
+            f"typeof({quoted}) IN ('integer', 'null') "
+            f"OR (typeof({quoted}) = 'real' AND round({printed}, {scale}) = {printed})"
+        )
     return (
-        f"CASE WHEN {exact} THEN CAST({quoted} AS TEXT) "
-        f"ELSE 'not exact as {landing_type}: ' || CAST({quoted} AS TEXT) END"
+        f"CASE WHEN {exact} THEN CAST({quoted} AS TEXT) ELSE {_not_exact(quoted, landing_type)} END"
     )
