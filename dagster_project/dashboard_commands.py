@@ -51,6 +51,9 @@ def tcp_port(text: str) -> int:
 def port_is_free(port: int) -> bool:
     """Return whether a server could listen on 127.0.0.1:``port`` now."""
     with socket.socket() as probe:
+        # As servers do, so that connections closed by a dashboard just stopped, which wait in
+        # TIME_WAIT for a minute, do not count as a server on the port.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

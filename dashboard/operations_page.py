@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from dashboard import indicators
+from dashboard import charts, indicators
 from dashboard.frame import run_data_page
 from dashboard.page_context import PageContext
 from dashboard.translations import format_day
@@ -30,11 +30,15 @@ def render_logistics(context: PageContext) -> None:
     if late[["delivered_late", "overdue_in_transit"]].to_numpy().sum() == 0:
         st.caption(context.text("nothing"))
     else:
-        st.bar_chart(
+        chart = charts.bars(
             context.with_headers(late.set_index("carrier_name")),
+            context.language,
+            category_title=context.text("carrier_name"),
+            value_title=context.text("shipments"),
             horizontal=True,
-            stack=True,
+            whole_numbers=True,
         )
+        st.altair_chart(chart, width="stretch")
     st.subheader(context.text("overdue_shipments"))
     _table(context, indicators.overdue_shipments(context.session))
     st.subheader(context.text("carrier_ranking", day=since))
@@ -95,7 +99,13 @@ def render_finance(context: PageContext) -> None:
     buckets = buckets.rename(
         columns={"outstanding": context.text("outstanding"), "invoices": context.text("invoices")}
     )
-    st.bar_chart(buckets[[context.text("outstanding")]], sort=False)
+    chart = charts.bars(
+        buckets[[context.text("outstanding")]],
+        context.language,
+        category_title=context.text("ageing_bucket"),
+        value_title=context.zone.currency,
+    )
+    st.altair_chart(chart, width="stretch")
     st.dataframe(buckets)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import indicators
+from dashboard import charts, indicators
 from dashboard.frame import run_data_page
 from dashboard.page_context import PageContext
 from dashboard.translations import (
@@ -96,21 +96,26 @@ def render_tiles(context: PageContext, tiles: indicators.Tiles) -> None:
 
 def render_trends(context: PageContext) -> None:
     weeks = indicators.weekly_trends(context.session, context.as_of)
-    weeks.index = weeks.index.date
-    weeks.index.name = context.text("week")
     st.subheader(context.text("trends", weeks=indicators.TREND_WEEKS))
     weeks["on_time_rate"] *= 100
     weeks["on_time_rate_target"] *= 100
-    charts = [
+    trends = [
         ("tile_revenue", ["revenue", "revenue_target"], context.zone.currency),
         ("tile_on_time", ["on_time_rate", "on_time_rate_target"], "%"),
         ("tile_overdue", ["overdue_receivables"], context.zone.currency),
         ("tile_late_work_orders", ["late_work_orders"], None),
     ]
     columns = [*st.columns(2), *st.columns(2)]
-    for column, (title, series, unit) in zip(columns, charts, strict=True):
+    for column, (title, series, unit) in zip(columns, trends, strict=True):
         column.markdown(f"**{context.text(title)}**")
-        column.line_chart(context.with_headers(weeks[series]), y_label=unit)
+        chart = charts.weekly_lines(
+            context.with_headers(weeks[series]),
+            context.language,
+            week_title=context.text("week"),
+            unit=unit,
+            whole_numbers=title == "tile_late_work_orders",
+        )
+        column.altair_chart(chart, width="stretch")
 
 
 def render(context: PageContext) -> None:

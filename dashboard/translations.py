@@ -95,6 +95,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "Livraisons en retard par transporteur (depuis le {day})",
         "en": "Late deliveries by carrier (since {day})",
     },
+    "shipments": {"fr": "Expéditions", "en": "Shipments"},
     "delivered_late": {"fr": "Livrées en retard", "en": "Delivered late"},
     "overdue_in_transit": {
         "fr": "Non livrées, promesse dépassée",

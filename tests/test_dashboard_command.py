@@ -14,6 +14,7 @@ from test_dashboard_browser import ZONES, free_port, start_server, wait_until_se
 from test_dashboard_marts import build_zone_mart
 
 from dagster_project.cli import main
+from dagster_project.dashboard_commands import port_is_free
 
 PRODUCTION = {
     "ZONE_MARTS_MODE": "production",
@@ -85,3 +86,24 @@ def test_port_out_of_range_named(capsys):
     with pytest.raises(SystemExit):
         main(["dashboard", "--zone", "idf", "--port", "99999"])
     assert "'99999' is not a TCP port from 1 to 65535" in capsys.readouterr().err
+
+
+def test_port_closed_moments_ago_is_free():
+    # Connections that a stopped dashboard had closed wait in TIME_WAIT for a minute, and the
+    # command said the port was in use while streamlit could have listened on it.
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # As streamlit's server.
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = server.accept()
+        accepted.close()  # Closed by the server first, it waits in TIME_WAIT.
+        client.close()
+        time.sleep(0.2)
+    assert port_is_free(port)
+    with socket.socket() as listening:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind(("127.0.0.1", port))
+        listening.listen()
+        assert not port_is_free(port)

@@ -208,7 +208,8 @@ def test_column_dropped_and_added_again_is_read_again(source, warehouse):
     source.run(
         "CREATE TABLE orders (order_id INTEGER PRIMARY KEY, note TEXT, "
         "updated_at TIMESTAMPTZ NOT NULL)",
-        "INSERT INTO orders VALUES (1, 'old', '2026-01-01T10:00Z'), (2, 'old', '2026-01-01T11:00Z')",
+        "INSERT INTO orders VALUES (1, 'old', '2026-01-01T10:00Z'), "
+        "(2, 'old', '2026-01-01T11:00Z')",
     )
     extract("orders", source, warehouse)
     source.run(
