@@ -57,7 +57,7 @@ def weekly_lines(
     unit: str | None = None,
     whole_numbers: bool = False,
 ) -> alt.Chart:
-    """Draw one line per column of ``frame``, indexed by the Monday of each week."""
+    """Return a line chart of each column of ``frame``, indexed by the Monday of each week."""
     long = _long(frame)
     long[CATEGORY] = pd.to_datetime(long[CATEGORY])
     return (
@@ -87,7 +87,7 @@ def bars(
     horizontal: bool = False,
     whole_numbers: bool = False,
 ) -> alt.Chart:
-    """Draw the columns of ``frame`` as bars stacked per index value, in the index's order."""
+    """Return a bar chart stacking the columns of ``frame`` per index value, in index order."""
     long = _long(frame)
     category = alt.Y if horizontal else alt.X
     value = alt.X if horizontal else alt.Y

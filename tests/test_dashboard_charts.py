@@ -16,7 +16,7 @@ def encoding(chart) -> dict:
     return chart.to_dict()["encoding"]
 
 
-def test_french_weeks_are_day_month_and_numbers_spaced():
+def test_french_axis_formats():
     # Streamlit's line charts wrote "Oct 18" and "200,000" on the French pages.
     spec = encoding(weekly_lines(WEEKS, "fr", week_title="Semaine", unit="EUR"))
     assert spec["x"]["axis"]["format"] == "%d/%m"
@@ -26,13 +26,13 @@ def test_french_weeks_are_day_month_and_numbers_spaced():
     assert spec["y"]["axis"]["title"] == "EUR"
 
 
-def test_english_keeps_vega_defaults_for_numbers():
+def test_english_number_defaults():
     spec = encoding(weekly_lines(WEEKS, "en", week_title="Week"))
     assert spec["x"]["axis"]["format"] == "%b %d"
     assert "labelExpr" not in spec["y"]["axis"]
 
 
-def test_legend_is_whole_and_in_column_order():
+def test_legend_whole_in_column_order():
     # Streamlit cut "Non livrées, promesse dépassée" to "Non livrées, promesse dé...".
     frame = pd.DataFrame(
         {"Livrées en retard": [3, 1], "Non livrées, promesse dépassée": [1, 0]},
