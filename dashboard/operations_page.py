@@ -9,7 +9,7 @@ import streamlit as st
 from dashboard import charts, indicators
 from dashboard.frame import run_data_page
 from dashboard.page_context import PageContext
-from dashboard.translations import format_day
+from dashboard.translations import TEXTS, format_day
 
 
 def _table(context: PageContext, frame) -> None:
@@ -69,6 +69,9 @@ def render_production(context: PageContext) -> None:
     st.caption(context.text("open_work_orders", count=len(work_orders), late=late))
     if work_orders.empty:
         return
+    work_orders["work_order_status"] = work_orders["work_order_status"].map(
+        lambda status: context.text(f"status_{status}") if f"status_{status}" in TEXTS else status
+    )
     st.dataframe(
         context.with_headers(work_orders),
         hide_index=True,

@@ -114,6 +114,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Carrier rate, all zones",
     },
     "production": {"fr": "Production", "en": "Production"},
+    "status_planned": {"fr": "planifié", "en": "planned"},
+    "status_in_progress": {"fr": "en cours", "en": "in progress"},
     "open_work_orders": {
         "fr": "{count} ordres ouverts, dont {late} en retard",
         "en": "{count} open work orders, {late} of them late",

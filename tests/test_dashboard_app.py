@@ -208,3 +208,12 @@ def test_command_binds_localhost_without_stats():
     assert command[command.index("--server.headless") + 1] == "true"
     assert command[command.index("--server.port") + 1] == "8600"
     assert command[-3:] == ["--", "--zone", "reunion"]
+
+
+def test_operations_work_order_status_in_french(published):
+    # The table showed the mart's own values, such as 'in_progress', on the French page.
+    app = run_app("operations_page.py")
+    production = app.dataframe[2].value
+    statuses = set(production[translate("work_order_status", "fr")])
+    assert translate("status_in_progress", "fr") in statuses
+    assert "in_progress" not in statuses
