@@ -21,6 +21,11 @@ logger = logging.getLogger(__name__)
 # one run with this tag start at a time, because a DuckDB file accepts a writer only while no
 # other process has it open.
 WAREHOUSE_RUN_TAGS = {"zone_marts/warehouse": "duckdb"}
+# Concurrency pool of every asset that opens the warehouse. The local instance starts one run
+# holding it at a time (granularity run), so a run started from the asset graph, which carries no
+# job tag, also waits in the queue. The production instance sets no limit on it: there the
+# writers take turns through the PostgreSQL advisory lock below.
+WAREHOUSE_POOL = "zone_marts_warehouse"
 # Tag of the jobs that write landing and mart tables. The production instance starts one such run
 # at a time, because dbt's incremental models read only the rows loaded after their latest build.
 WAREHOUSE_WRITER_TAGS = {"zone_marts/warehouse_writer": "true"}

@@ -13,7 +13,7 @@ from dagster_project.context.writer import (
     write_duckdb,
     write_postgres,
 )
-from dagster_project.resources import WarehouseResource
+from dagster_project.resources import WAREHOUSE_POOL, WarehouseResource
 from dagster_project.settings import load_settings
 from dagster_project.zones import load_zones
 
@@ -34,6 +34,7 @@ ZONE_CALENDAR_KEY = dg.AssetKey(["zone_context", "zone_calendar"])
             description="One row per zone and local date: ISO week, holidays, working days.",
         ),
     ],
+    pool=WAREHOUSE_POOL,
 )
 def zone_context(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Write zone_context.zone_settings and zone_context.zone_calendar from marts/zones.yml."""

@@ -19,6 +19,7 @@ from dagster_project.extract.declaration import TableSpec, load_declaration
 from dagster_project.extract.run import extract_table
 from dagster_project.extract.sources import open_source
 from dagster_project.resources import (
+    WAREHOUSE_POOL,
     WAREHOUSE_RUN_TAGS,
     WAREHOUSE_WRITER_TAGS,
     SourceResource,
@@ -47,6 +48,7 @@ def _build_asset(spec: TableSpec) -> dg.AssetsDefinition:
         group_name=GROUP,
         description=f"Base Opération table {spec.name}, landed in raw.{spec.name}.",
         kinds={"duckdb"},
+        pool=WAREHOUSE_POOL,
     )
     def extract_asset(
         context: dg.AssetExecutionContext,

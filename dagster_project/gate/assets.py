@@ -67,7 +67,7 @@ from dagster_project.gate.zone_audit import (
 )
 from dagster_project.publish.embedded import publish_candidate, published_path
 from dagster_project.publish.postgres import publish_to_postgres, read_last_postgres_publish
-from dagster_project.resources import WarehouseResource
+from dagster_project.resources import WAREHOUSE_POOL, WarehouseResource
 from dagster_project.settings import EXPECTATIONS_DIR, Settings, load_settings
 from dagster_project.zones import Zone
 
@@ -174,6 +174,7 @@ def build_gate_definitions(
         kinds={"duckdb"},
         description="Fingerprint of each zone's mart rows and the rows this refresh landed, "
         "from which the publish sensor orders the zones.",
+        pool=WAREHOUSE_POOL,
     )
     def zone_mart_changes(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource
@@ -203,6 +204,7 @@ def build_gate_definitions(
         group_name=GROUP,
         kinds={"duckdb"},
         description="The zone's rows of every mart, in a private file, audited before publishing.",
+        pool=WAREHOUSE_POOL,
     )
     def zone_candidate(
         context: dg.AssetExecutionContext, config: GateConfig, warehouse: WarehouseResource

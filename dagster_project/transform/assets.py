@@ -21,7 +21,12 @@ from dagster_dbt import (
 from packaging import version
 
 from dagster_project.duckdb_files import connect_duckdb
-from dagster_project.resources import connect_postgres, warehouse_open_error, warehouse_writer_lock
+from dagster_project.resources import (
+    WAREHOUSE_POOL,
+    connect_postgres,
+    warehouse_open_error,
+    warehouse_writer_lock,
+)
 from dagster_project.settings import Settings, load_settings
 from dagster_project.transform.environment import (
     DBT_EXECUTABLE,
@@ -165,6 +170,7 @@ prepare_manifest()
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=translator,
+    pool=WAREHOUSE_POOL,
 )
 def zone_marts_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
     """Build the selected models and run their data tests, each reported as an asset check.
