@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 
 from dagster_project.settings import PROJECT_DIR, load_settings
@@ -21,11 +22,30 @@ def _instance():
     return dg.DagsterInstance.get()
 
 
+def _interrupt_on_hangup(signum: int, frame: object) -> None:
+    """Stop as Ctrl+C does, so that the run in progress is marked failed."""
+    os.kill(os.getpid(), signal.SIGINT)
+
+
 def _run(args: argparse.Namespace) -> int:
-    from dagster_project.runner import format_outcome, run_pipeline
+    from dagster_project.runner import format_outcome, run_pipeline, run_using_warehouse
     from dagster_project.zones import load_zones
 
     settings = load_settings()
+    instance = _instance()
+    busy = run_using_warehouse(instance, settings.is_production)
+    if busy:
+        print(
+            f"zone-marts {args.command}: run {busy.run_id} of job {busy.job_name} is "
+            f"{busy.status.value.lower()} in the Dagster instance {os.environ['DAGSTER_HOME']} "
+            "and uses the warehouse; run the command again once it has ended. If no process "
+            "runs it any more (its terminal was closed, say), terminate it in the Dagster UI.",
+            file=sys.stderr,
+        )
+        return 1
+    # Closing the terminal (SIGHUP) killed the command and left its run marked as started, which
+    # then held back the schedule and the sensors.
+    signal.signal(signal.SIGHUP, _interrupt_on_hangup)
     # Run logs (Dagster's and dbt's, including the dbt parse that loading the definitions may
     # start) go to stderr, so stdout holds only the summary below.
     with contextlib.redirect_stdout(sys.stderr):
@@ -37,7 +57,7 @@ def _run(args: argparse.Namespace) -> int:
                 defs,
                 load_zones(),
                 settings.marts_dir,
-                _instance(),
+                instance,
                 reconcile_deletes=not args.no_reconcile,
                 warehouse_url=settings.warehouse_url if settings.is_production else None,
             )

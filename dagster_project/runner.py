@@ -15,6 +15,7 @@ import dagster as dg
 from dagster_project.duckdb_files import connect_duckdb
 from dagster_project.extract.assets import RECONCILE_TAG
 from dagster_project.pipeline import PUBLISH_JOB, REFRESH_JOB
+from dagster_project.resources import WAREHOUSE_RUN_TAGS, WAREHOUSE_WRITER_TAGS
 from dagster_project.zones import Zone
 
 # Errors raised by this package, as opposed to those of Dagster, DuckDB or dbt, start with it.
@@ -61,6 +62,34 @@ class PipelineOutcome:
             and not self.interrupted
             and all(zone.published for zone in self.zones)
         )
+
+
+# Statuses of a run whose process may hold the warehouse.
+IN_PROGRESS_STATUSES = [
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+# Job of the runs that the Dagster UI starts from the asset graph.
+ASSET_GRAPH_JOB = "__ASSET_JOB"
+
+
+def run_using_warehouse(instance: dg.DagsterInstance, production: bool) -> dg.DagsterRun | None:
+    """Return a run in progress that this command's runs would collide with, if any.
+
+    On the embedded warehouse that is any run tagged WAREHOUSE_RUN_TAGS or started from the
+    asset graph, since the DuckDB file admits one process. In production it is a refresh or
+    reconcile run (WAREHOUSE_WRITER_TAGS): another one would only repeat its work.
+    """
+    ((key, value),) = (WAREHOUSE_WRITER_TAGS if production else WAREHOUSE_RUN_TAGS).items()
+    filters = [dg.RunsFilter(statuses=IN_PROGRESS_STATUSES, tags={key: value})]
+    if not production:
+        filters.append(dg.RunsFilter(statuses=IN_PROGRESS_STATUSES, job_name=ASSET_GRAPH_JOB))
+    for runs_filter in filters:
+        records = instance.get_run_records(runs_filter, limit=1)
+        if records:
+            return records[0].dagster_run
+    return None
 
 
 # Errors with which Dagster ends a step that Ctrl+C (SIGINT) interrupted.
@@ -209,8 +238,7 @@ def run_pipeline(
     database instead of the mart files in ``marts_dir``.
     """
     started = time.monotonic()
-    # NOTE: in-process runs bypass the run queue. On a PostgreSQL warehouse nothing stops this
-    # refresh from overlapping one launched by the daemon (see the dbt var lookback_minutes).
+    # In-process runs bypass the run queue: the command first checks run_using_warehouse().
     refresh = defs.resolve_job_def(REFRESH_JOB).execute_in_process(
         run_config=CONSOLE_AT_INFO,
         instance=instance,
