@@ -15,7 +15,8 @@ DEFAULT_DAGSTER_HOME = PROJECT_DIR / ".dagster_home"
 INTERRUPTED_EXIT_CODE = 130
 
 
-def _instance():
+def open_instance():
+    """Return the Dagster instance of DAGSTER_HOME, by default the project's .dagster_home."""
     import dagster as dg
 
     os.environ.setdefault("DAGSTER_HOME", str(DEFAULT_DAGSTER_HOME))
@@ -32,7 +33,7 @@ def _run(args: argparse.Namespace) -> int:
     from dagster_project.zones import load_zones
 
     settings = load_settings()
-    instance = _instance()
+    instance = open_instance()
     busy = run_using_warehouse(instance, settings.is_production)
     if busy:
         print(

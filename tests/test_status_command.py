@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 
+import dagster as dg
 import duckdb
 import psycopg
 import pytest
+from duckdb_holder import duckdb_held_by_another_process
 
 from dagster_project.alert.commands import register_commands, run_status
+from dagster_project.pipeline import PUBLISH_JOB
 
 ZONES_YAML = """
 freshness_defaults:
@@ -38,6 +41,9 @@ def layout(tmp_path, monkeypatch):
     monkeypatch.setenv("ZONE_MARTS_MODE", "embedded")
     monkeypatch.setenv("ZONE_MARTS_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("ZONE_MARTS_DIR", str(tmp_path / "marts"))
+    # An instance of the test's own, without the runs of the project's .dagster_home.
+    (tmp_path / "dagster_home").mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     return tmp_path, zones_file
 
 
@@ -203,3 +209,57 @@ def test_status_reads_postgres_warehouse(layout, capsys, monkeypatch, postgres_d
     assert code == 0, output
     assert "last publish 2026-11-02 08:45 CET (Europe/Paris), run run-42" in output
     assert "all zones fresh" in output
+
+
+def run_failing_publish(zone_code: str) -> str:
+    """Run a job named like the publish job whose blocking check fails; return its run id."""
+    partitions = dg.StaticPartitionsDefinition([zone_code])
+
+    @dg.asset(name="zone_candidate", partitions_def=partitions)
+    def candidate():
+        return 1
+
+    @dg.asset_check(asset=candidate, blocking=True)
+    def suite_fct_order_lines():
+        return dg.AssetCheckResult(passed=False)
+
+    @dg.asset(name="zone_mart", partitions_def=partitions, deps=[candidate])
+    def mart():
+        return 1
+
+    job = dg.define_asset_job(PUBLISH_JOB, selection=[candidate, mart], partitions_def=partitions)
+    definitions = dg.Definitions(
+        assets=[candidate, mart], asset_checks=[suite_fct_order_lines], jobs=[job]
+    )
+    with dg.DagsterInstance.get() as instance:
+        result = definitions.resolve_job_def(PUBLISH_JOB).execute_in_process(
+            instance=instance, partition_key=zone_code, raise_on_error=False
+        )
+    assert not result.success
+    return result.run_id
+
+
+def test_status_failed_publish_run_exits_one(layout, capsys):
+    # The mart file records successful publishes only, so a zone whose audit failed showed its
+    # previous publish as "ok" and the command printed "all zones fresh".
+    root, zones_file = layout
+    write_publish_log(root / "marts" / "idf.duckdb", "2026-11-02 07:45:00+00")
+    write_extract_state(root / "warehouse.duckdb", "2026-11-02 08:30:00+00")
+    run_id = run_failing_publish("idf")
+    code, output = status(zones_file, capsys)
+    assert code == 1
+    assert f"FAIL latest publish run {run_id} failed" in output
+    assert "checks failed: suite_fct_order_lines" in output
+
+
+def test_status_busy_warehouse_is_not_a_failure(layout, capsys):
+    # During every refresh the warehouse is open for writing: the command failed, so a monitor
+    # polling it flapped.
+    root, zones_file = layout
+    write_publish_log(root / "marts" / "idf.duckdb", "2026-11-02 07:45:00+00")
+    write_extract_state(root / "warehouse.duckdb", "2026-11-02 08:30:00+00")
+    with duckdb_held_by_another_process(root / "warehouse.duckdb"):
+        code, output = status(zones_file, capsys)
+    assert code == 0, output
+    assert "busy warehouse" in output
+    assert "is open for writing in another process" in output

@@ -7,9 +7,10 @@ warehouse's raw._extract_state and each zone schema's _publish_log.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 
 from dagster_project.access.secrets import mask_secrets, mask_url
@@ -18,6 +19,7 @@ from dagster_project.alert.messages import format_local
 from dagster_project.alert.signals import Signal, to_utc
 from dagster_project.duckdb_files import connect_duckdb
 from dagster_project.extract.columns import INTEGER_CURSOR_TYPES
+from dagster_project.pipeline import PUBLISH_JOB
 from dagster_project.zones import Zone
 
 PUBLISH_LOG_TABLE = "_publish_log"
@@ -26,6 +28,8 @@ EXTRACT_STATE_TABLE = "raw._extract_state"
 TABLE_NAME_COLUMNS = ("table_name", "source_table", "table")
 PASSED_COLUMNS = ("checks_passed", "passed_checks")
 FAILED_COLUMNS = ("checks_failed", "failed_checks")
+# Run tag holding the partition, here the zone code, of a partitioned run.
+PARTITION_TAG = "dagster/partition"
 
 
 @dataclass
@@ -73,6 +77,10 @@ def _latest_publish(rows: list[dict], where: str) -> tuple[dict | None, str | No
 LATEST_PUBLISH = "select * from {table} order by published_at desc limit 1"
 
 
+class WarehouseBusy(Exception):
+    """The embedded warehouse is open for writing, as it is during every refresh."""
+
+
 @dataclass(frozen=True)
 class EmbeddedState:
     """The embedded warehouse file and the zones' mart files."""
@@ -88,6 +96,11 @@ class EmbeddedState:
         try:
             connection = connect_duckdb(path, read_only=True)
         except duckdb.Error as error:
+            if "Conflicting lock" in str(error):
+                raise WarehouseBusy(
+                    f"warehouse {path} is open for writing in another process, a run in "
+                    "progress, so the source freshness was not read this time"
+                ) from error
             return {}, f"warehouse {path} cannot be opened read-only: {error}"
         try:
             rows = _fetch_dicts(connection, f"select * from {EXTRACT_STATE_TABLE}")
@@ -177,14 +190,68 @@ def _has_failures(value: object) -> bool:
     return str(value).strip() not in ("", "0", "[]", "{}")
 
 
+@dataclass(frozen=True)
+class FailedPublish:
+    """The zone's latest finished publish run, when it did not succeed."""
+
+    run_id: str
+    ended_at: datetime | None
+    reason: str
+
+
+def latest_failed_publish(instance: dg.DagsterInstance, zone_code: str) -> FailedPublish | None:
+    """Return the zone's latest finished publish run of ``instance`` if it did not succeed.
+
+    The zone's mart file records successful publishes only, so a failed audit shows only here.
+    """
+    records = instance.get_run_records(
+        dg.RunsFilter(
+            job_name=PUBLISH_JOB,
+            tags={PARTITION_TAG: zone_code},
+            statuses=[
+                dg.DagsterRunStatus.SUCCESS,
+                dg.DagsterRunStatus.FAILURE,
+                dg.DagsterRunStatus.CANCELED,
+            ],
+        ),
+        limit=1,
+    )
+    if not records or records[0].dagster_run.status == dg.DagsterRunStatus.SUCCESS:
+        return None
+    record = records[0]
+    run_id = record.dagster_run.run_id
+    failed_checks = sorted(
+        event.dagster_event.event_specific_data.check_name
+        for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+        if not event.dagster_event.event_specific_data.passed
+    )
+    if failed_checks:
+        reason = f"checks failed: {', '.join(failed_checks)}"
+    else:
+        failures = instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+        error = failures[0].dagster_event.step_failure_data.error if failures else None
+        first_line = (error.message.strip().splitlines() or [""])[0] if error else ""
+        reason = first_line or f"run {record.dagster_run.status.value.lower()}"
+    ended_at = datetime.fromtimestamp(record.end_time, UTC) if record.end_time else None
+    return FailedPublish(run_id, ended_at, reason)
+
+
 def zone_status(
     zone: Zone,
     now: datetime,
     state: EmbeddedState | PostgresState,
     watermarks: dict[str, datetime | None],
+    failed_publish: FailedPublish | None = None,
 ) -> ZoneStatus:
     """Describe the zone's last publish and the freshness of its mart and source tables."""
     status = ZoneStatus(zone)
+    if failed_publish:
+        when = format_local(failed_publish.ended_at, zone) if failed_publish.ended_at else ""
+        status.add(
+            f"latest publish run {failed_publish.run_id} failed {when}: "
+            f"{failed_publish.reason}; the zone keeps its last published mart",
+            problem=True,
+        )
     publish, problem = state.read_last_publish(zone.code)
     published_at = None
     if problem:
