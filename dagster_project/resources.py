@@ -86,6 +86,15 @@ def warehouse_writer_lock(connection, on_wait: Callable[[], None] | None = None)
         connection.commit()
         return value
 
+    # A server's lock_timeout or statement_timeout would end the wait with an error, and its
+    # idle_session_timeout would close this session, releasing the lock, during a long build.
+    with connection.cursor() as cursor:
+        cursor.execute("SET lock_timeout = 0")
+        cursor.execute("SET statement_timeout = 0")
+        cursor.execute("SELECT count(*) FROM pg_settings WHERE name = 'idle_session_timeout'")
+        if cursor.fetchall()[0][0]:
+            cursor.execute("SET idle_session_timeout = 0")
+    connection.commit()
     if select("pg_try_advisory_lock") != "true":
         if on_wait:
             on_wait()

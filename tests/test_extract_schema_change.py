@@ -202,21 +202,21 @@ def test_primary_key_change_fails_when_schema_changes_fail(postgres_source, ware
         extract("lines", postgres_source, warehouse, on_schema_change="fail")
 
 
-def test_column_dropped_and_added_again_is_read_again(source, warehouse):
+def test_column_dropped_and_added_again_is_read_again(postgres_source, warehouse):
     # The column list was the same as before, so no change was seen, and rows landed before kept
     # the dropped column's values while the source had the new column's default.
-    source.run(
+    postgres_source.run(
         "CREATE TABLE orders (order_id INTEGER PRIMARY KEY, note TEXT, "
         "updated_at TIMESTAMPTZ NOT NULL)",
         "INSERT INTO orders VALUES (1, 'old', '2026-01-01T10:00Z'), "
         "(2, 'old', '2026-01-01T11:00Z')",
     )
-    extract("orders", source, warehouse)
-    source.run(
+    extract("orders", postgres_source, warehouse)
+    postgres_source.run(
         "ALTER TABLE orders DROP COLUMN note",
         "ALTER TABLE orders ADD COLUMN note TEXT NOT NULL DEFAULT 'fresh'",
     )
-    result = extract("orders", source, warehouse)
+    result = extract("orders", postgres_source, warehouse)
 
     assert "note" in result.schema_changes[0]
     assert "at a new position in the source" in result.schema_changes[0]
@@ -224,4 +224,44 @@ def test_column_dropped_and_added_again_is_read_again(source, warehouse):
         (1, "fresh"),
         (2, "fresh"),
     ]
-    assert extract("orders", source, warehouse).schema_changes == ()
+    assert extract("orders", postgres_source, warehouse).schema_changes == ()
+
+
+def test_primary_key_columns_reordered_keep_landed_rows(postgres_source, warehouse):
+    # The same key in another column order emptied and reloaded the whole table.
+    postgres_source.run(LINES, "INSERT INTO lines VALUES (1, 1, 'a', '2026-01-01T10:00Z')")
+    extract("lines", postgres_source, warehouse)
+    postgres_source.run(
+        "ALTER TABLE lines DROP CONSTRAINT lines_pkey",
+        "ALTER TABLE lines ADD PRIMARY KEY (line_no, order_id)",
+    )
+    result = extract("lines", postgres_source, warehouse)
+    assert result.schema_changes == ()
+    assert result.inserted == 0
+
+
+def test_sqlite_column_dropped_before_others_is_no_change(sqlite_source, warehouse):
+    # SQLite numbers columns by rank, so dropping one shifted the next ones: every later run
+    # read the table in full, or failed under on_schema_change: fail.
+    sqlite_source.run(
+        "CREATE TABLE orders (order_id INTEGER PRIMARY KEY, legacy TEXT, note TEXT, "
+        "updated_at TIMESTAMPTZ NOT NULL)",
+        "INSERT INTO orders VALUES (1, 'x', 'a', '2025-06-01T10:00Z'), "
+        "(2, 'x', 'b', '2025-06-01T10:00Z'), (3, 'x', 'c', '2026-01-01T10:00Z')",
+    )
+    extract("orders", sqlite_source, warehouse)
+    sqlite_source.run("ALTER TABLE orders DROP COLUMN legacy")
+    warehouse.execute("ALTER TABLE raw.orders DROP COLUMN legacy")
+    result = extract("orders", sqlite_source, warehouse, on_schema_change="fail")
+    # Only the row inside the lookback is read again, not the whole table.
+    assert (result.schema_changes, result.rows_read) == ((), 1)
+
+
+def test_comment_of_another_tool_is_kept(postgres_source, warehouse):
+    postgres_source.run(ORDERS, "INSERT INTO orders VALUES (1, 2, '2026-01-01T10:00Z')")
+    extract("orders", postgres_source, warehouse)
+    warehouse.execute("COMMENT ON TABLE raw.orders IS 'Landing copy - owner: data team'")
+    with pytest.raises(SchemaChangeError, match="comment that the extraction did not write"):
+        extract("orders", postgres_source, warehouse)
+    comment = landed(warehouse, "SELECT comment FROM duckdb_tables() WHERE table_name = 'orders'")
+    assert comment == [("Landing copy - owner: data team",)]

@@ -62,6 +62,7 @@ def test_sqlite_numerics_exact(sqlite_source, warehouse):
         ("REAL", "'Infinity'", "not exact as DOUBLE: Infinity"),
         # DuckDB kept the date and dropped the time of day.
         ("DATE", "'2026-01-05 10:00'", "not exact as DATE: 2026-01-05 10:00"),
+        ("DATE", "'2026-01-05 00:00:00.5'", "not exact as DATE: 2026-01-05 00:00:00.5"),
     ],
 )
 def test_sqlite_value_a_cast_would_alter_fails_load(
@@ -273,3 +274,15 @@ def test_postgres_types_land_per_rule(postgres_source, warehouse):
     assert row[9:12] == (5, "12.3400", "10:00:00+02")
     assert row[12] == "192.168.0.1/24"
     assert landed(warehouse, "SELECT count(*) FROM raw.kinds") == [(2,)]
+
+
+def test_sqlite_dates_at_midnight_land(sqlite_source, warehouse):
+    sqlite_source.run(
+        "CREATE TABLE days (day_id INTEGER PRIMARY KEY, day DATE, updated_at TIMESTAMPTZ)",
+        "INSERT INTO days VALUES (1, ' 2026-01-05', '2026-01-01T10:00Z'), "
+        "(2, '2026-01-05 00:00:00+02:00', '2026-01-01T10:00Z'), "
+        "(3, '2026-01-05T00:00:00.000Z', '2026-01-01T10:00Z')",
+    )
+    extract("days", sqlite_source, warehouse)
+    days = landed(warehouse, "SELECT DISTINCT CAST(day AS VARCHAR) FROM raw.days")
+    assert days == [("2026-01-05",)]

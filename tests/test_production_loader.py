@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -16,7 +17,7 @@ from dagster_project.extract.loader import LoadError
 from dagster_project.extract.loader_postgres import PostgresLoader
 from dagster_project.extract.reconcile import MassDeleteRefused
 from dagster_project.extract.schema_change import SchemaChangeError
-from dagster_project.resources import connect_postgres
+from dagster_project.resources import connect_postgres, warehouse_writer_lock
 
 pytest.register_assert_rewrite("extract_support")
 from extract_support import LOOSELY_EQUAL, LOOSELY_EQUAL_UPDATE, extract  # noqa: E402
@@ -295,3 +296,51 @@ def test_infinite_dates_land_as_infinity(postgres_source, pg_warehouse, warehous
         "SELECT contract_id, valid_to::text, signed_at::text FROM raw.contracts ORDER BY 1",
     )
     assert rows == [(1, "infinity", "-infinity"), (2, "2026-12-31", "2026-06-01 08:00:00+00")]
+
+
+def test_writer_lock_ignores_server_timeouts(warehouse_url):
+    # With lock_timeout set on the database, a writer's wait for the lock ended in an error, and
+    # with idle_session_timeout the server closed the session holding it during a long build.
+    database = warehouse_url.rpartition("/")[2]
+    with psycopg.connect(warehouse_url, autocommit=True) as admin:
+        admin.execute(f"ALTER DATABASE \"{database}\" SET lock_timeout = '500ms'")
+        admin.execute(f"ALTER DATABASE \"{database}\" SET idle_session_timeout = '1s'")
+    waited = threading.Event()
+    errors = []
+
+    def wait_for_lock() -> None:
+        try:
+            with connect_postgres(warehouse_url) as connection:
+                with warehouse_writer_lock(connection, on_wait=waited.set):
+                    pass
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    with connect_postgres(warehouse_url) as holder:
+        with warehouse_writer_lock(holder):
+            waiting = threading.Thread(target=wait_for_lock)
+            waiting.start()
+            time.sleep(2)
+            assert waited.is_set()
+            assert errors == []
+            assert waiting.is_alive()
+            granted = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            assert landed(warehouse_url, granted) == [(1,)]
+        waiting.join(timeout=30)
+    assert errors == []
+
+
+def test_float_change_lands_whatever_the_float_digits(postgres_source, pg_warehouse, warehouse_url):
+    # Compared as text alone, 0.3 and 0.1 + 0.2 printed alike with extra_float_digits = 0.
+    database = warehouse_url.rpartition("/")[2]
+    with psycopg.connect(warehouse_url, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{database}" SET extra_float_digits = 0')
+    postgres_source.run(
+        "CREATE TABLE levels (level_id INTEGER PRIMARY KEY, level FLOAT8)",
+        "INSERT INTO levels VALUES (1, 0.3)",
+    )
+    with connect_postgres(warehouse_url) as connection:
+        extract("levels", postgres_source, connection, cursor=None)
+    postgres_source.run("UPDATE levels SET level = 0.1::float8 + 0.2::float8")
+    with connect_postgres(warehouse_url) as connection:
+        assert extract("levels", postgres_source, connection, cursor=None).updated == 1

@@ -58,8 +58,8 @@ class SourceColumn:
     select_sql: str
     landing_type: str
     position: int | None = None
-    """Position in the source table (PostgreSQL's attnum, SQLite's cid). A column dropped and
-    added again under the same name gets a new one."""
+    """PostgreSQL's attnum: a column dropped and added again under the same name gets a new one.
+    None for SQLite, whose column numbers shift when an earlier column is dropped."""
 
     @property
     def is_read_as_text(self) -> bool:
@@ -185,12 +185,13 @@ def sqlite_column(name: str, declared_type: str) -> SourceColumn:
     elif landing_type == "BIGINT" or landing_type.startswith("DECIMAL("):
         select_sql = _sqlite_exact_number(quoted, landing_type)
     elif landing_type == "DATE":
-        # DuckDB casts '2026-01-05 10:00' to the date alone: a time of day other than midnight
-        # fails the load instead of being dropped.
+        # DuckDB casts '2026-01-05 10:00' to the date alone: a time of day written after the
+        # date other than midnight (digits other than 0 before any offset) fails the load.
+        time_written = f"ltrim(substr(trim({quoted}), 12), '0:.')"
         select_sql = (
-            f"CASE WHEN typeof({quoted}) = 'text' AND length({quoted}) > 10 "
-            f"AND time({quoted}) IS NOT '00:00:00' THEN {_not_exact(quoted, landing_type)} "
-            f"ELSE CAST({quoted} AS TEXT) END"
+            f"CASE WHEN typeof({quoted}) = 'text' AND length(trim({quoted})) > 10 "
+            f"AND {time_written} <> '' AND substr({time_written}, 1, 1) NOT IN ('+', '-', 'Z') "
+            f"THEN {_not_exact(quoted, landing_type)} ELSE CAST({quoted} AS TEXT) END"
         )
     else:
         select_sql = f"CAST({quoted} AS TEXT)"

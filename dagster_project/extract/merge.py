@@ -28,7 +28,8 @@ def fetch_value(connection: duckdb.DuckDBPyConnection, query: str) -> object:
 
 # Landing types whose equality is looser than identity: 0 equals -0 in floats, '1 day' equals
 # '24 hours' in intervals, and 1.0 equals 1.00 in PostgreSQL's jsonb. The merge compares their
-# values as text, so such a change in the source is landed, not counted as unchanged.
+# text too, so such a change in the source is landed, not counted as unchanged. Values are
+# compared as well, since a server's extra_float_digits may print two floats alike.
 LOOSE_EQUALITY_TYPES = ("FLOAT", "DOUBLE", "INTERVAL", "JSON")
 
 
@@ -39,7 +40,8 @@ def changed_condition(columns: list[SourceColumn]) -> str:
         name = quote_identifier(column.name)
         if column.landing_type.removesuffix("[]") in LOOSE_EQUALITY_TYPES:
             conditions.append(
-                f"CAST(s.{name} AS VARCHAR) IS DISTINCT FROM CAST(t.{name} AS VARCHAR)"
+                f"s.{name} IS DISTINCT FROM t.{name} "
+                f"OR CAST(s.{name} AS VARCHAR) IS DISTINCT FROM CAST(t.{name} AS VARCHAR)"
             )
         else:
             conditions.append(f"s.{name} IS DISTINCT FROM t.{name}")

@@ -82,14 +82,25 @@ def landing_comment(primary_key: Sequence[str], columns: list[SourceColumn]) -> 
     return json.dumps({KEY_FIELD: list(primary_key), POSITIONS_FIELD: positions})
 
 
-def read_landing_comment(comment: str | None) -> tuple[list[str] | None, dict[str, int]]:
-    """Return the primary key and the column positions a comment records (None, {} if none)."""
+def read_landing_comment(
+    table: str, comment: str | None
+) -> tuple[list[str] | None, dict[str, int]]:
+    """Return the primary key and the column positions a comment records (None, {} if none).
+
+    Raise SchemaChangeError for a comment that another tool wrote, rather than replace it.
+    """
+    if not comment:
+        return None, {}
     try:
-        recorded = json.loads(comment or "")
+        recorded = json.loads(comment)
     except ValueError:
-        return None, {}
-    if not isinstance(recorded, dict):
-        return None, {}
+        recorded = None
+    if not isinstance(recorded, dict) or KEY_FIELD not in recorded:
+        raise SchemaChangeError(
+            f"table {table!r}: raw.{table} has a comment that the extraction did not write "
+            f"({comment[:80]!r}); the extraction records the table's primary key and columns "
+            "there, so move that comment elsewhere or remove it, then rerun"
+        )
     key, positions = recorded.get(KEY_FIELD), recorded.get(POSITIONS_FIELD)
     return (
         key if isinstance(key, list) else None,
@@ -155,13 +166,16 @@ def plan_schema_change(
 
     plan = SchemaPlan(added=[(name, source_types[name]) for name in new])
     plan.landed_comment = comment
-    landed_key, landed_positions = read_landing_comment(comment)
-    if landed_key is not None and tuple(landed_key) != tuple(primary_key):
+    landed_key, landed_positions = read_landing_comment(table, comment)
+    # The same columns in another order are the same key: the merge matches rows alike.
+    if landed_key is not None and set(landed_key) != set(primary_key):
         plan.rekeyed = (tuple(landed_key), tuple(primary_key))
     plan.moved = [
         column.name
         for column in columns
-        if column.name in landed_positions and landed_positions[column.name] != column.position
+        if column.position is not None
+        and column.name in landed_positions
+        and landed_positions[column.name] != column.position
     ]
     narrowed = []
     for name, old in existing_types.items():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -38,10 +37,7 @@ class SqliteSource(AdbcSource):
         return rows
 
     def columns(self, spec: TableSpec) -> list[SourceColumn]:
-        return [
-            dataclasses.replace(sqlite_column(row[1], row[2] or ""), position=row[0] + 1)
-            for row in self._table_info(spec.name)
-        ]
+        return [sqlite_column(row[1], row[2] or "") for row in self._table_info(spec.name)]
 
     def primary_key(self, spec: TableSpec) -> tuple[str, ...]:
         keyed = sorted((row[5], row[1]) for row in self._table_info(spec.name) if row[5])
