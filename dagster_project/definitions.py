@@ -41,7 +41,7 @@ def build_definitions() -> dg.Definitions:
             jobs=[refresh_job, publish_job, reconcile_job],
             schedules=[
                 build_refresh_schedule(refresh_job),
-                build_reconcile_schedule(reconcile_job),
+                build_reconcile_schedule(refresh_job),
             ],
             sensors=[
                 build_publish_sensor(refresh_job, publish_job, zones),

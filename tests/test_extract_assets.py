@@ -10,7 +10,6 @@ from dagster_project.extract.assets import (
     RECONCILE_TAG,
     build_extract_assets,
     build_reconcile_job,
-    build_reconcile_schedule,
     read_change_markers,
 )
 from dagster_project.extract.declaration import parse_declaration
@@ -75,10 +74,16 @@ def test_assets_keyed_by_table(specs):
 
 
 def test_reconcile_schedule_nightly_utc():
-    schedule = build_reconcile_schedule(build_reconcile_job())
+    # The nightly reconciliation ran the extraction alone: deleted rows left the landing tables
+    # but stayed in the zone marts until the next refresh.
+    from dagster_project.definitions import defs
+
+    schedule = defs.resolve_schedule_def("refresh_and_reconcile_nightly")
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.execution_timezone == "UTC"
-    assert schedule.job_name == "reconcile_base_operation"
+    assert schedule.job_name == "refresh"
+    (request,) = schedule.evaluate_tick(dg.build_schedule_context()).run_requests
+    assert request.tags["zone_marts/reconcile"] == "true"
 
 
 def test_definitions_load_with_declared_tables():
@@ -86,7 +91,6 @@ def test_definitions_load_with_declared_tables():
     definitions = dg.Definitions(
         assets=build_extract_assets(),
         jobs=[job],
-        schedules=[build_reconcile_schedule(job)],
         resources={
             "warehouse": WarehouseResource(path="unused.duckdb"),
             "source": SourceResource(url="sqlite:///unused.sqlite"),

@@ -31,6 +31,7 @@ RECONCILE_TAG = "zone_marts/reconcile"
 RECONCILE_JOB = "reconcile_base_operation"
 # After the business day in every zone (La Réunion is UTC+4, the Antilles UTC-4).
 RECONCILE_CRON = "0 2 * * *"
+RECONCILE_SCHEDULE = "refresh_and_reconcile_nightly"
 
 
 class ExtractConfig(dg.Config):
@@ -103,14 +104,18 @@ def build_reconcile_job() -> UnresolvedAssetJobDefinition:
     )
 
 
-def build_reconcile_schedule(
-    job: UnresolvedAssetJobDefinition | None = None,
-) -> dg.ScheduleDefinition:
-    """Nightly schedule (02:00 UTC) for the reconcile job."""
+def build_reconcile_schedule(refresh_job) -> dg.ScheduleDefinition:
+    """Nightly schedule (02:00 UTC): the refresh job, told to reconcile hard deletes.
+
+    Run as a refresh, the deletes reach the dbt models and, through the publish sensor that
+    follows every successful refresh, the zone marts the same night.
+    """
     return dg.ScheduleDefinition(
-        job=job or build_reconcile_job(),
+        name=RECONCILE_SCHEDULE,
+        job=refresh_job,
         cron_schedule=RECONCILE_CRON,
         execution_timezone="UTC",
+        tags={RECONCILE_TAG: "true"},
         default_status=dg.DefaultScheduleStatus.RUNNING,
     )
 
