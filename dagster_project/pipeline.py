@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 
 import dagster as dg
 
@@ -57,6 +58,36 @@ ACTIVE_STATUSES = [
 ]
 
 
+# Queue priority of the refreshes that the schedule and the source sensor request: below every
+# publish (0 to 2), so the zone publishes of the previous refresh start first.
+REFRESH_PRIORITY = {"dagster/priority": "-1"}
+
+
+def last_successful_refresh(instance: dg.DagsterInstance) -> dg.RunRecord | None:
+    records = instance.get_run_records(
+        dg.RunsFilter(job_name=REFRESH_JOB, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=1
+    )
+    return records[0] if records else None
+
+
+def read_before(marker: str | None, refresh: dg.RunRecord) -> bool:
+    """Return whether a table's max cursor is a moment before ``refresh`` started.
+
+    Only a timestamp with a time zone can tell: a date, an integer or a naive timestamp counts
+    as not read, and so does a row committed late with an earlier timestamp, which the next
+    scheduled refresh's lookback reads.
+    """
+    if marker is None or refresh.start_time is None:
+        return False
+    try:
+        moment = datetime.fromisoformat(str(marker).strip())
+    except ValueError:
+        return False
+    if moment.tzinfo is None:
+        return False
+    return moment.timestamp() < refresh.start_time
+
+
 def active_refresh_run_id(instance: dg.DagsterInstance) -> str | None:
     """Return the id of a refresh run that is queued or running, if any."""
     records = instance.get_run_records(
@@ -85,7 +116,7 @@ def build_refresh_schedule(refresh_job, cron: str = "*/15 * * * *") -> dg.Schedu
         active = active_refresh_run_id(context.instance)
         if active:
             return dg.SkipReason(f"refresh run {active} is still active")
-        return dg.RunRequest()
+        return dg.RunRequest(tags=REFRESH_PRIORITY)
 
     return refresh_every_15_minutes
 
@@ -200,9 +231,17 @@ def build_source_change_sensor(refresh_job, source_url: str) -> dg.SensorDefinit
         previous = json.loads(context.cursor) if context.cursor else {}
         changed = sorted(table for table, value in markers.items() if previous.get(table) != value)
         context.update_cursor(encoded)
+        last = last_successful_refresh(context.instance)
+        if last is not None:
+            # A refresh started by the schedule, the command line or the UI may have read them.
+            changed = [table for table in changed if not read_before(markers[table], last)]
+            if not changed:
+                return dg.SkipReason(
+                    f"the source changes were read by refresh run {last.dagster_run.run_id}"
+                )
         return dg.RunRequest(
             run_key=hashlib.sha256(encoded.encode()).hexdigest()[:20],
-            tags={"zone_marts/changed_tables": ",".join(changed)[:200]},
+            tags={"zone_marts/changed_tables": ",".join(changed)[:200], **REFRESH_PRIORITY},
         )
 
     return refresh_on_source_change

@@ -149,3 +149,30 @@ def test_refresh_schedule_skips_while_a_refresh_is_active():
         instance.report_run_failed(run)
         again = schedule.evaluate_tick(dg.build_schedule_context(instance=instance))
         assert len(again.run_requests) == 1
+
+
+def test_source_change_sensor_skips_changes_a_refresh_read(tmp_path):
+    # After a refresh from the command line, the schedule or the UI had read the changes, the
+    # sensor requested another refresh, which took the warehouse ahead of the zone publishes.
+    source = tmp_path / "base_operation.sqlite"
+    url = f"sqlite:///{source}"
+    generate_base_operation(url, scale=0.02, seed=1)
+    refresh_job, _ = build_jobs(load_zones())
+    sensor = build_source_change_sensor(refresh_job, url)
+    with dg.instance_for_test() as instance:
+        refresh_stand_in.execute_in_process(instance=instance)
+        context = dg.build_sensor_context(instance=instance)
+        (skipped,) = evaluate(sensor, context)
+        assert isinstance(skipped, dg.SkipReason)
+        assert "were read by refresh run" in skipped.skip_message
+        with sqlite3.connect(source) as connection:
+            connection.execute(
+                "update carriers set updated_at = '2099-01-01 00:00:00.000000+00:00' "
+                "where carrier_id = (select min(carrier_id) from carriers)"
+            )
+        later = dg.build_sensor_context(instance=instance, cursor=context.cursor)
+        (requested,) = evaluate(sensor, later)
+    assert isinstance(requested, dg.RunRequest)
+    assert requested.tags["zone_marts/changed_tables"] == "carriers"
+    # Below every publish, so the publishes already queued start first.
+    assert requested.tags["dagster/priority"] == "-1"
