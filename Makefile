@@ -32,10 +32,12 @@ browser:
 		|| (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
 		|| echo "could not install chromium: browser tests will be skipped"
 
-# The Dagster UI and daemon; DAGSTER_PORT picks another port.
+# The Dagster UI and daemon; DAGSTER_PORT picks another port, which the alerts' links follow
+# unless DAGSTER_UI_URL is set.
 DAGSTER_PORT ?= 3000
 dev: setup
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DAGSTER_PORT)
+	DAGSTER_UI_URL="$${DAGSTER_UI_URL:-http://127.0.0.1:$(DAGSTER_PORT)}" \
+		$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DAGSTER_PORT)
 
 # One zone's dashboard, for example: make dashboard ZONE=reunion
 ZONE ?= idf

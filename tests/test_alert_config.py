@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import subprocess
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from alert_receivers import free_port
 
 from dagster_project.alert.config import AlertConfigError, load_alert_config
 from dagster_project.alert.dispatch import AppriseSender
+from dagster_project.settings import PROJECT_DIR
 
 SECRET = "s3cr:t#pass"
 URL_SAFE_SECRET = "s3cretToken42"
@@ -89,3 +91,15 @@ def test_failed_delivery_never_logs_secret(caplog):
     assert not delivered
     assert URL_SAFE_SECRET not in caplog.text
     assert URL_SAFE_SECRET not in " ".join(described)
+
+
+def test_make_dev_points_alert_links_at_its_port():
+    # With DAGSTER_PORT=3917 the alerts still linked to http://127.0.0.1:3000.
+    printed = subprocess.run(
+        ["make", "-n", "dev", "DAGSTER_PORT=3917"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert 'DAGSTER_UI_URL="${DAGSTER_UI_URL:-http://127.0.0.1:3917}"' in printed

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+import duckdb
 import pytest
 from alert_receivers import WebhookReceiver
 
@@ -183,3 +184,55 @@ def test_source_connection_error_hides_the_password():
         PostgresSource("postgresql://zm:p%zzS3cretPW@127.0.0.1:5432/base")
     assert "S3cretPW" not in str(raised.value)
     assert "postgresql://zm:***@127.0.0.1:5432/base" in str(raised.value)
+
+
+def alert_for_failed_run(tmp_path, webhook, zones, job: dg.JobDefinition) -> str:
+    instance = dg.DagsterInstance.ephemeral()
+    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="alert_on_run_failure",
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        dagster_event=result.get_run_failure_event(),
+    ).for_run_failure()
+    sensors_by_name(tmp_path, webhook, zones)["alert_on_run_failure"](context)
+    (body,) = webhook.bodies
+    return body["message"]
+
+
+def test_run_failure_alert_shows_the_projects_message(tmp_path, webhook, zones):
+    # The alert showed DuckDB's lock error, the innermost cause, instead of the message that
+    # said which process to close.
+    @dg.op
+    def publish():
+        try:
+            raise duckdb.IOException("Could not set lock on file")
+        except duckdb.IOException as error:
+            raise ConnectionError("the mart is open for writing in another process") from error
+
+    @dg.job
+    def publish_zones():
+        publish()
+
+    message = alert_for_failed_run(tmp_path, webhook, zones, publish_zones)
+    assert "ConnectionError: the mart is open for writing in another process" in message
+
+
+def test_run_failure_alert_names_the_failed_check(tmp_path, webhook, zones):
+    # Only the first line was kept: "1 blocking asset check failed with ERROR severity:".
+    check = dg.AssetCheckSpec("suite_fct_order_lines", asset="candidate", blocking=True)
+
+    @dg.asset(check_specs=[check])
+    def candidate():
+        yield dg.MaterializeResult()
+        yield dg.AssetCheckResult(check_name="suite_fct_order_lines", passed=False)
+
+    @dg.asset(deps=[candidate])
+    def mart():
+        return None
+
+    job = dg.Definitions(
+        assets=[candidate, mart], jobs=[dg.define_asset_job("publish_zones")]
+    ).resolve_job_def("publish_zones")
+    message = alert_for_failed_run(tmp_path, webhook, zones, job)
+    assert "suite_fct_order_lines" in message

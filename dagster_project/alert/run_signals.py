@@ -37,9 +37,11 @@ def run_failure_signal(
     zone_codes: Iterable[str] = (),
 ) -> Signal:
     """Describe a failed run. A rejected mass delete gets its own check, so it is alerted apart."""
-    error_text = "\n".join(error for error in errors if error).strip()
-    refused = MASS_DELETE_ERROR in error_text
-    first_line = error_text.splitlines()[0] if error_text else "no error message recorded"
+    listed = [error.strip() for error in errors if error and error.strip()]
+    refused = any(MASS_DELETE_ERROR in error for error in listed)
+    # The first error whole, its lines joined: a failed blocking check names the check on the
+    # line after "1 blocking asset check failed with ERROR severity:".
+    first_line = " ".join(listed[0].split()) if listed else "no error message recorded"
     return Signal(
         asset=run_asset(job_name, tags),
         check=MASS_DELETE_CHECK if refused else RUN_FAILURE_CHECK,

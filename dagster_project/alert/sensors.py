@@ -70,16 +70,21 @@ def latest_watermark(instance: dg.DagsterInstance, key: dg.AssetKey) -> datetime
 
 
 def _run_errors(context: dg.RunFailureSensorContext) -> list[str]:
+    """Return the run's errors, the one that the message shows first.
+
+    Dagster wraps the exception raised in a step in its own. The first error listed is the
+    outermost other one, which is this project's message where it wrapped a library's error
+    (the mart 'open for writing in another process', not DuckDB's lock error), then its causes.
+    """
     errors = []
     for event in context.get_step_failure_events():
         error = getattr(event.event_specific_data, "error", None)
-        # Dagster wraps the user's exception (MassDeleteRefused, say) in its own: list the
-        # innermost cause first, since that is the line the message shows.
         chain = []
         while error is not None:
-            chain.append(f"{error.cls_name}: {error.message.strip()}")
+            chain.append(error)
             error = error.cause
-        errors.extend(reversed(chain))
+        raised = [error for error in chain if not error.cls_name.startswith("Dagster")] or chain
+        errors.extend(f"{error.cls_name}: {error.message.strip()}" for error in raised)
     errors.append(context.failure_event.message or "")
     return errors
 
