@@ -7,7 +7,7 @@ import duckdb
 import pytest
 from gate_warehouse import build_warehouse, execute, inject_bad_rows, publish_definitions
 
-from dagster_project.gate.assets import GateConfig, build_gate_definitions
+from dagster_project.gate.assets import GateConfig, build_gate_definitions, declared_zone
 from dagster_project.pipeline import PUBLISH_JOB
 from dagster_project.publish.embedded import published_path
 from dagster_project.settings import load_settings
@@ -148,3 +148,13 @@ def test_failing_zone_raises_alert(gate, tmp_path):
     assert "idf" in order_lines
     assert "expect_column_values_to_not_be_null" in order_lines
     assert any("hdf" in text for text in messages[2:])
+
+
+def test_publish_of_undeclared_zone_fails_naming_it():
+    # Launched through the API for 'nosuchzone', the run audited an empty candidate as passed.
+    zones = load_zones()
+    with pytest.raises(dg.Failure, match="'nosuchzone' is not declared in marts/zones.yml"):
+        declared_zone(dg.build_asset_context(partition_key="nosuchzone"), zones)
+    with pytest.raises(dg.Failure, match="a publish runs for one zone"):
+        declared_zone(dg.build_asset_context(), zones)
+    assert declared_zone(dg.build_asset_context(partition_key="idf"), zones) == "idf"

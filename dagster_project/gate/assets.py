@@ -139,6 +139,22 @@ def check_result(outcome: CheckOutcome, report_path: Path | None) -> dg.AssetChe
     )
 
 
+def declared_zone(context: dg.AssetExecutionContext, zones: list[Zone]) -> str:
+    """Return the run's zone code, or raise a Failure naming what is wrong with it.
+
+    Launched through the API, a run may have no partition or one that marts/zones.yml does not
+    declare: its candidate would hold no rows and pass every row check.
+    """
+    codes = [zone.code for zone in zones]
+    if not context.has_partition_key:
+        raise dg.Failure(f"a publish runs for one zone: choose a partition among {codes}")
+    if context.partition_key not in codes:
+        raise dg.Failure(
+            f"zone {context.partition_key!r} is not declared in marts/zones.yml ({codes})"
+        )
+    return context.partition_key
+
+
 def build_gate_definitions(
     zones: list[Zone],
     settings: Settings | None = None,
@@ -209,7 +225,7 @@ def build_gate_definitions(
     def zone_candidate(
         context: dg.AssetExecutionContext, config: GateConfig, warehouse: WarehouseResource
     ):
-        zone_code = context.partition_key
+        zone_code = declared_zone(context, zones)
         if settings.is_production:
             source = PostgresWarehouse(settings.warehouse_url)
             last_publish = read_last_postgres_publish(settings.warehouse_url, zone_code)
