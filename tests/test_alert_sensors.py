@@ -202,7 +202,7 @@ def alert_for_failed_run(tmp_path, webhook, zones, job: dg.JobDefinition) -> str
 
 def test_run_failure_alert_shows_the_projects_message(tmp_path, webhook, zones):
     # The alert showed DuckDB's lock error, the innermost cause, instead of the message that
-    # said which process to close.
+    # named the process to close.
     @dg.op
     def publish():
         try:

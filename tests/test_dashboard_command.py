@@ -90,7 +90,7 @@ def test_port_out_of_range_named(capsys):
 
 def test_port_closed_moments_ago_is_free():
     # Connections that a stopped dashboard had closed wait in TIME_WAIT for a minute, and the
-    # command said the port was in use while streamlit could have listened on it.
+    # command reported the port in use while streamlit could have listened on it.
     with socket.socket() as server:
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # As streamlit's server.
         server.bind(("127.0.0.1", 0))

@@ -175,7 +175,7 @@ def test_reconcile_reloads_cursor_moved_back(source, warehouse, landed_first, co
     assert extract("orders", source, warehouse, reconcile=True).reloaded_stale_rows == 0
 
 
-def test_rows_within_the_next_reads_reach_are_not_stale():
+def test_stale_rows_exclude_next_read_reach():
     # A row changed during the reconciliation, above the next read's lower bound, is read by the
     # next incremental run: counting it would cost a full read for nothing.
     spec = parse_table("orders", {**BUILT_IN_DEFAULTS, "primary_key": ["order_id"]})

@@ -37,7 +37,7 @@ def test_local_instance_runs_one_warehouse_job(tmp_path, monkeypatch):
     assert config.pool_config.default_pool_limit == 1
 
 
-def test_every_asset_opening_the_warehouse_is_in_its_pool():
+def test_warehouse_assets_in_pool():
     # A run started from the asset graph carries no job tag: only the pool queues it behind a
     # refresh, whose steps it would otherwise fail by holding the DuckDB file.
     from dagster_project.definitions import defs

@@ -53,7 +53,7 @@ def run_status(args: argparse.Namespace, now: datetime | None = None) -> int:
     try:
         watermarks, warehouse_problem = state.read_watermarks()
     except WarehouseBusy as busy:
-        # A refresh holds the file for tens of seconds: not a failure of the pipeline.
+        # A refresh keeps the file open for tens of seconds, which is no failure of the pipeline.
         watermarks, warehouse_problem = {}, None
         print(f"busy {busy}")
     if warehouse_problem:

@@ -105,7 +105,7 @@ def build_reconcile_job() -> UnresolvedAssetJobDefinition:
 
 
 def build_reconcile_schedule(refresh_job) -> dg.ScheduleDefinition:
-    """Nightly schedule (02:00 UTC): the refresh job, told to reconcile hard deletes.
+    """Nightly schedule (02:00 UTC): the refresh job, tagged to reconcile hard deletes.
 
     Run as a refresh, the deletes reach the dbt models and, through the publish sensor that
     follows every successful refresh, the zone marts the same night.

@@ -191,7 +191,7 @@ def builds_taking_turns(settings: Settings, log) -> Iterator[None]:
     Two builds at once on a PostgreSQL warehouse collide on dbt's temporary relations, and rows
     an extraction commits during a build can be skipped by its incremental models, so a build
     waits for the lock that both take (see ``warehouse_writer_lock``). A DuckDB file admits one
-    writing process: a build fails at once, with the reason, while another process holds it.
+    writing process: a build fails at once, with the reason, while another process has it open.
     """
     if settings.is_production:
         with connect_postgres(settings.warehouse_url) as connection:
