@@ -75,13 +75,14 @@ def extract(
     source: SourceDatabase,
     warehouse: duckdb.DuckDBPyConnection,
     reconcile: bool = False,
+    on_wait=None,
     **settings,
 ) -> ExtractResult:
     """Run one extraction of ``table`` with the built-in defaults and ``settings``."""
     spec = parse_table(table, {**BUILT_IN_DEFAULTS, **settings})
     reader = open_source(source.url)
     try:
-        return extract_table(spec, reader, warehouse, reconcile=reconcile)
+        return extract_table(spec, reader, warehouse, reconcile=reconcile, on_wait=on_wait)
     finally:
         reader.close()
 

@@ -120,11 +120,13 @@ def test_concurrent_extractions_take_turns(
         return save_watermark(loader, *arguments)
 
     monkeypatch.setattr(PostgresLoader, "_save_watermark", hold_first)
-    results = {}
+    results, waited = {}, []
 
     def run(name: str) -> None:
         with connect_postgres(warehouse_url) as connection:
-            results[name] = extract("orders", postgres_source, connection)
+            results[name] = extract(
+                "orders", postgres_source, connection, on_wait=lambda: waited.append(name)
+            )
 
     first = threading.Thread(target=run, args=("first",), name="first")
     second = threading.Thread(target=run, args=("second",), name="second")
@@ -138,6 +140,7 @@ def test_concurrent_extractions_take_turns(
     second.join(timeout=30)
 
     assert second_waited
+    assert waited == ["second"]
     assert (results["first"].inserted, results["second"].inserted) == (1, 0)
     assert landed(
         warehouse_url, "SELECT order_id, count(*) FROM raw.orders GROUP BY 1 ORDER BY 1"

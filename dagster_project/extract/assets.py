@@ -61,7 +61,13 @@ def _build_asset(spec: TableSpec) -> dg.AssetsDefinition:
         reader = open_source(source.url)
         try:
             with warehouse.connect() as connection:
-                result = extract_table(spec, reader, connection, reconcile=reconcile)
+
+                def waiting() -> None:
+                    context.log.info(
+                        f"{spec.name}: waiting for another run's extraction or dbt build to end"
+                    )
+
+                result = extract_table(spec, reader, connection, reconcile, on_wait=waiting)
         finally:
             reader.close()
         context.log.info(

@@ -58,8 +58,11 @@ class WarehouseLoader(Protocol):
     PostgreSQL one.
     """
 
-    def exclusive(self) -> AbstractContextManager:
-        """Hold off other processes' loads into the same warehouse while the block runs."""
+    def exclusive(self, on_wait: Callable[[], None] | None = None) -> AbstractContextManager:
+        """Hold off other processes' loads into the same warehouse while the block runs.
+
+        ``on_wait`` is called once if the loader has to wait for another process first.
+        """
 
     def plan(self, spec: TableSpec, columns: list[SourceColumn]) -> SchemaPlan: ...
 
@@ -225,7 +228,7 @@ class DuckDBLoader:
     def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
         self.connection = connection
 
-    def exclusive(self) -> AbstractContextManager:
+    def exclusive(self, on_wait: Callable[[], None] | None = None) -> AbstractContextManager:
         """Nothing to take: a DuckDB file admits one writing process, for as long as it is open."""
         return nullcontext()
 

@@ -8,6 +8,7 @@ then cast to the landing types and merged by primary key, and the watermark is s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 import adbc_driver_manager
@@ -77,13 +78,14 @@ class PostgresLoader:
     def __init__(self, connection) -> None:
         self.connection = connection
 
-    def exclusive(self) -> AbstractContextManager:
+    def exclusive(self, on_wait: Callable[[], None] | None = None) -> AbstractContextManager:
         """Keep other processes' extractions and dbt builds off the warehouse until the end.
 
         Two merges of the same new key in concurrent transactions would both insert it, and two
-        first loads would both create the table, so writers take turns.
+        first loads would both create the table, so writers take turns. ``on_wait`` is called
+        once if another process holds the lock first.
         """
-        return warehouse_writer_lock(self.connection)
+        return warehouse_writer_lock(self.connection, on_wait)
 
     def _execute(self, query: str, parameters: list | None = None) -> None:
         with self.connection.cursor() as cursor:

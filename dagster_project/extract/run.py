@@ -217,8 +217,12 @@ def extract_table(
     source: Source,
     connection,
     reconcile: bool = False,
+    on_wait: Callable[[], None] | None = None,
 ) -> ExtractResult:
     """Bring the landing table up to date with the source; reconcile deletes when asked.
+
+    ``on_wait`` is called once when another process's extraction or dbt build holds the
+    warehouse first (a PostgreSQL warehouse: its writers take turns).
 
     ``connection`` is the embedded DuckDB warehouse or an ADBC connection, autocommit off, to a
     PostgreSQL warehouse. Deletes are reconciled only when ``reconcile`` is true and the table
@@ -227,7 +231,7 @@ def extract_table(
     """
     try:
         loader = open_loader(connection)
-        with loader.exclusive():
+        with loader.exclusive(on_wait):
             return _extract_table(spec, source, loader, reconcile)
     except NAMED_ERRORS:
         raise
