@@ -263,3 +263,14 @@ def test_status_busy_warehouse_is_not_a_failure(layout, capsys):
     assert code == 0, output
     assert "busy warehouse" in output
     assert "is open for writing in another process" in output
+
+
+def test_status_unreadable_instance_is_reported(layout, capsys, monkeypatch):
+    root, zones_file = layout
+    write_publish_log(root / "marts" / "idf.duckdb", "2026-11-02 07:45:00+00")
+    write_extract_state(root / "warehouse.duckdb", "2026-11-02 08:30:00+00")
+    (root / "dagster_home" / "dagster.yaml").write_text("storage: [not, a, mapping]\n")
+    code, output = status(zones_file, capsys)
+    assert code == 1
+    assert "FAIL Dagster instance" in output
+    assert "cannot be read" in output

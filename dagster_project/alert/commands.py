@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from dagster_project.access.secrets import mask_secrets
 from dagster_project.alert.status import (
     EmbeddedState,
     PostgresState,
@@ -59,10 +61,20 @@ def run_status(args: argparse.Namespace, now: datetime | None = None) -> int:
     if warehouse_problem:
         print(f"FAIL {warehouse_problem}")
         problems += 1
-    with open_instance() as instance:
-        failed = {zone.code: latest_failed_publish(instance, zone.code) for zone in zones}
+    failed = {}
+    try:
+        with open_instance() as instance:
+            failed = {zone.code: latest_failed_publish(instance, zone.code) for zone in zones}
+    except Exception as error:  # noqa: BLE001 - any storage or configuration error
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        print(
+            f"FAIL Dagster instance {os.environ.get('DAGSTER_HOME')} cannot be read, so failed "
+            "publish runs are not shown: "
+            + mask_secrets(first_line, os.environ.get("DAGSTER_POSTGRES_URL"))
+        )
+        problems += 1
     for zone in zones:
-        status = zone_status(zone, now, state, watermarks, failed[zone.code])
+        status = zone_status(zone, now, state, watermarks, failed.get(zone.code))
         print(f"{zone.code} ({zone.name}, {zone.time_zone})")
         for line in status.lines:
             print(f"  {line}")
