@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 import dagster as dg
 
+from dagster_project.extract.assets import RECONCILE_HOUR_UTC
 from dagster_project.gate.fingerprint import (
     CHANGES_ASSET,
     CONTENT_FINGERPRINT_METADATA,
@@ -20,7 +21,7 @@ from dagster_project.gate.fingerprint import (
     LANDED_METADATA,
     ZONE_MART_ASSET,
 )
-from dagster_project.resources import WAREHOUSE_RUN_TAGS, WAREHOUSE_WRITER_TAGS
+from dagster_project.resources import REFRESH_PRIORITY, WAREHOUSE_RUN_TAGS, WAREHOUSE_WRITER_TAGS
 from dagster_project.zones import Zone
 
 REFRESH_JOB = "refresh"
@@ -58,11 +59,6 @@ ACTIVE_STATUSES = [
 ]
 
 
-# Queue priority of the refreshes that the schedule and the source sensor request: below every
-# publish (0 to 2), so the zone publishes of the previous refresh start first.
-REFRESH_PRIORITY = {"dagster/priority": "-1"}
-
-
 def last_successful_refresh(instance: dg.DagsterInstance) -> dg.RunRecord | None:
     records = instance.get_run_records(
         dg.RunsFilter(job_name=REFRESH_JOB, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=1
@@ -96,6 +92,14 @@ def active_refresh_run_id(instance: dg.DagsterInstance) -> str | None:
     return records[0].dagster_run.run_id if records else None
 
 
+def _tick_time(context: dg.ScheduleEvaluationContext) -> datetime | None:
+    """Return the tick's scheduled time; a context built by hand may have none, and raises."""
+    try:
+        return context.scheduled_execution_time
+    except Exception:  # noqa: BLE001 - dagster's check error for a context without a time
+        return None
+
+
 def build_refresh_schedule(refresh_job, cron: str = "*/15 * * * *") -> dg.ScheduleDefinition:
     """Start the incremental refresh every 15 minutes (UTC) by default, unless one is active.
 
@@ -116,6 +120,9 @@ def build_refresh_schedule(refresh_job, cron: str = "*/15 * * * *") -> dg.Schedu
         active = active_refresh_run_id(context.instance)
         if active:
             return dg.SkipReason(f"refresh run {active} is still active")
+        tick = _tick_time(context)
+        if tick and (tick.astimezone(UTC).hour, tick.minute) == (RECONCILE_HOUR_UTC, 0):
+            return dg.SkipReason("the nightly refresh with reconciliation runs at this time")
         return dg.RunRequest(tags=REFRESH_PRIORITY)
 
     return refresh_every_15_minutes

@@ -26,6 +26,9 @@ WAREHOUSE_RUN_TAGS = {"zone_marts/warehouse": "duckdb"}
 # job tag, also waits in the queue. The production instance sets no limit on it: there the
 # writers take turns through the PostgreSQL advisory lock below.
 WAREHOUSE_POOL = "zone_marts_warehouse"
+# Queue priority of the refreshes that the schedules and the source sensor request: below every
+# publish (0 to 2), so the zone publishes of the previous refresh start first.
+REFRESH_PRIORITY = {"dagster/priority": "-1"}
 # Tag of the jobs that write landing and mart tables. The production instance starts one such run
 # at a time, because dbt's incremental models read only the rows loaded after their latest build.
 WAREHOUSE_WRITER_TAGS = {"zone_marts/warehouse_writer": "true"}

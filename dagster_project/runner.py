@@ -6,6 +6,7 @@ Dagster instance of DAGSTER_HOME, so the Dagster UI shows them afterwards like s
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +91,28 @@ def run_using_warehouse(instance: dg.DagsterInstance, production: bool) -> dg.Da
         if records:
             return records[0].dagster_run
     return None
+
+
+# Seconds between two looks at the instance while another run uses the warehouse.
+WAIT_POLL_SECONDS = 0.5
+
+
+def wait_for_warehouse(instance: dg.DagsterInstance, production: bool) -> None:
+    """Wait until no run of ``instance`` uses the warehouse (see ``run_using_warehouse``).
+
+    This command's runs bypass the run queue, which may start a run from the asset graph in a
+    gap between two of them: the next one then waits for it instead of failing on the lock.
+    """
+    announced = False
+    while (busy := run_using_warehouse(instance, production)) is not None:
+        if not announced:
+            print(
+                f"Waiting for run {busy.run_id} of job {busy.job_name}, which uses the "
+                "warehouse, to end.",
+                file=sys.stderr,
+            )
+            announced = True
+        time.sleep(WAIT_POLL_SECONDS)
 
 
 # Errors with which Dagster ends a step that Ctrl+C (SIGINT) interrupted.
@@ -238,7 +261,8 @@ def run_pipeline(
     database instead of the mart files in ``marts_dir``.
     """
     started = time.monotonic()
-    # In-process runs bypass the run queue: the command first checks run_using_warehouse().
+    production = warehouse_url is not None
+    wait_for_warehouse(instance, production)
     refresh = defs.resolve_job_def(REFRESH_JOB).execute_in_process(
         run_config=CONSOLE_AT_INFO,
         instance=instance,
@@ -258,6 +282,7 @@ def run_pipeline(
         return outcome
     publish_job = defs.resolve_job_def(PUBLISH_JOB)
     for zone in zones:
+        wait_for_warehouse(instance, production)
         result = publish_job.execute_in_process(
             run_config=CONSOLE_AT_INFO,
             instance=instance,

@@ -216,6 +216,7 @@ def test_run_failure_alert_shows_the_projects_message(tmp_path, webhook, zones):
 
     message = alert_for_failed_run(tmp_path, webhook, zones, publish_zones)
     assert "ConnectionError: the mart is open for writing in another process" in message
+    assert "ConnectionError: ConnectionError" not in message
 
 
 def test_run_failure_alert_names_the_failed_check(tmp_path, webhook, zones):

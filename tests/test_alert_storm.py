@@ -304,3 +304,10 @@ def test_receiver_written_twice_gets_one_message(tmp_path, webhook):
     dispatcher = make_dispatcher(tmp_path, [webhook.url, webhook.url + "/"], Clock(START))
     dispatcher.handle([failed_attempt("run0", 0)])
     assert len(webhook.bodies) == 1
+
+
+def test_long_error_is_cut_at_a_word():
+    # The observed text was cut mid-word at 500 characters: "nothing of this step was wr".
+    signal = run_failure_signal("refresh", "run1", {}, ["word " * 200])
+    assert signal.observed.endswith("word…")
+    assert len(signal.observed) <= 500

@@ -84,6 +84,7 @@ def test_reconcile_schedule_nightly_utc():
     assert schedule.job_name == "refresh"
     (request,) = schedule.evaluate_tick(dg.build_schedule_context()).run_requests
     assert request.tags["zone_marts/reconcile"] == "true"
+    assert request.tags["dagster/priority"] == "-1"
 
 
 def test_definitions_load_with_declared_tables():

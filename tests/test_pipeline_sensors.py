@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -176,3 +177,20 @@ def test_source_change_sensor_skips_changes_a_refresh_read(tmp_path):
     assert requested.tags["zone_marts/changed_tables"] == "carriers"
     # Below every publish, so the publishes already queued start first.
     assert requested.tags["dagster/priority"] == "-1"
+
+
+def test_refresh_schedule_leaves_the_nightly_tick_to_the_reconciliation():
+    # At 02:00 UTC both schedules requested a refresh, so the night had two and ten publishes.
+    refresh_job, _ = build_jobs(load_zones())
+    schedule = build_refresh_schedule(refresh_job)
+    with dg.instance_for_test() as instance:
+        nightly = datetime(2026, 12, 6, 2, 0, tzinfo=UTC)
+        skipped = schedule.evaluate_tick(
+            dg.build_schedule_context(instance=instance, scheduled_execution_time=nightly)
+        )
+        assert not skipped.run_requests
+        later = nightly.replace(minute=15)
+        (request,) = schedule.evaluate_tick(
+            dg.build_schedule_context(instance=instance, scheduled_execution_time=later)
+        ).run_requests
+    assert request.tags["dagster/priority"] == "-1"

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
+import uuid
 
 import dagster as dg
 import duckdb
@@ -13,6 +16,7 @@ from dagster_project.extract.loader import LoadError
 from dagster_project.pipeline import PUBLISH_JOB, REFRESH_JOB
 from dagster_project.resources import WarehouseResource
 from dagster_project.runner import (
+    ASSET_GRAPH_JOB,
     PipelineOutcome,
     ZoneOutcome,
     failure_message,
@@ -142,3 +146,44 @@ def test_warehouse_held_by_another_process_is_named(tmp_path):
             with WarehouseResource(path=str(path)).connect():
                 pass
     assert "WAREHOUSE_PATH" not in str(error.value)
+
+
+def test_publish_waits_for_a_run_started_meanwhile(tmp_path):
+    # The command's runs bypass the queue, which started a run from the asset graph between two
+    # of them: the next publish then failed on the DuckDB file's lock.
+    zones = load_zones()[:1]
+    partitions = dg.StaticPartitionsDefinition([zone.code for zone in zones])
+    ended = threading.Event()
+
+    @dg.asset
+    def refreshed(context):
+        foreign = str(uuid.uuid4())
+        context.instance.add_run(
+            dg.DagsterRun(
+                job_name=ASSET_GRAPH_JOB, run_id=foreign, status=dg.DagsterRunStatus.STARTED
+            )
+        )
+
+        def end_foreign_run() -> None:
+            time.sleep(1)
+            ended.set()
+            context.instance.report_run_failed(context.instance.get_run_by_id(foreign))
+
+        threading.Thread(target=end_foreign_run).start()
+        return 1
+
+    @dg.asset(partitions_def=partitions)
+    def published():
+        assert ended.is_set(), "the publish started while the other run used the warehouse"
+
+    defs = dg.Definitions(
+        assets=[refreshed, published],
+        jobs=[
+            dg.define_asset_job(REFRESH_JOB, selection=[refreshed]),
+            dg.define_asset_job(PUBLISH_JOB, selection=[published], partitions_def=partitions),
+        ],
+    )
+    with dg.instance_for_test() as instance:
+        outcome = run_pipeline(defs, zones, tmp_path, instance)
+    assert outcome.zones[0].error is None
+    assert outcome.refresh_succeeded

@@ -274,3 +274,14 @@ def test_status_unreadable_instance_is_reported(layout, capsys, monkeypatch):
     assert code == 1
     assert "FAIL Dagster instance" in output
     assert "cannot be read" in output
+
+
+def test_status_publish_after_failed_run_settles_it(layout, capsys):
+    # A zone published again from the asset graph after its failed publish run kept the FAIL
+    # line until the next publish_zones run.
+    root, zones_file = layout
+    write_extract_state(root / "warehouse.duckdb", "2026-11-02 08:30:00+00")
+    run_failing_publish("idf")
+    write_publish_log(root / "marts" / "idf.duckdb", datetime.now(UTC).isoformat())
+    code, output = status(zones_file, capsys)
+    assert "latest publish run" not in output

@@ -29,6 +29,13 @@ def run_asset(job_name: str, tags: Mapping[str, str]) -> str:
     return f"job/{job_name}/{partition}" if partition else f"job/{job_name}"
 
 
+def shortened(text: str) -> str:
+    """Cut ``text`` to MAX_OBSERVED_CHARS at a space, marking the cut with an ellipsis."""
+    if len(text) <= MAX_OBSERVED_CHARS:
+        return text
+    return text[: MAX_OBSERVED_CHARS - 1].rsplit(" ", 1)[0] + "…"
+
+
 def run_failure_signal(
     job_name: str,
     run_id: str,
@@ -48,7 +55,7 @@ def run_failure_signal(
         failing=True,
         summary="deletes refused by the mass-delete guard" if refused else "run failed",
         zone=_zone_of(tags.get(PARTITION_TAG), zone_codes),
-        observed=first_line[:MAX_OBSERVED_CHARS],
+        observed=shortened(first_line),
         expected="a successful run",
         run_id=run_id,
         occurrence=root_run_id(run_id, tags),
@@ -92,7 +99,7 @@ def check_evaluation_signal(
         failing=not passed,
         summary="check passed" if passed else "check failed",
         zone=_zone_of(partition, zone_codes),
-        observed=observed[:MAX_OBSERVED_CHARS] or "no metadata recorded",
+        observed=shortened(observed) or "no metadata recorded",
         expected="check passes",
         run_id=run_id,
         occurrence=root_run_id(run_id, tags),

@@ -84,9 +84,14 @@ def _run_errors(context: dg.RunFailureSensorContext) -> list[str]:
             chain.append(error)
             error = error.cause
         raised = [error for error in chain if not error.cls_name.startswith("Dagster")] or chain
-        errors.extend(f"{error.cls_name}: {error.message.strip()}" for error in raised)
+        errors.extend(_with_class(error.cls_name, error.message.strip()) for error in raised)
     errors.append(context.failure_event.message or "")
     return errors
+
+
+def _with_class(cls_name: str, message: str) -> str:
+    """Prefix the exception's class name, unless Dagster's message already starts with it."""
+    return message if message.startswith(f"{cls_name}:") else f"{cls_name}: {message}"
 
 
 def masked_errors(errors: list[str]) -> list[str]:

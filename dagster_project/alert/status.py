@@ -245,14 +245,18 @@ def zone_status(
 ) -> ZoneStatus:
     """Describe the zone's last publish and the freshness of its mart and source tables."""
     status = ZoneStatus(zone)
-    if failed_publish:
+    publish, problem = state.read_last_publish(zone.code)
+    published = to_utc(publish.get("published_at")) if publish else None
+    # A publish after the failed run, from the asset graph say, settles it.
+    if failed_publish and not (
+        published and failed_publish.ended_at and published > failed_publish.ended_at
+    ):
         when = format_local(failed_publish.ended_at, zone) if failed_publish.ended_at else ""
         status.add(
             f"latest publish run {failed_publish.run_id} failed {when}: "
             f"{failed_publish.reason}; the zone keeps its last published mart",
             problem=True,
         )
-    publish, problem = state.read_last_publish(zone.code)
     published_at = None
     if problem:
         status.add(problem, problem=True)

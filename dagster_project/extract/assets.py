@@ -19,6 +19,7 @@ from dagster_project.extract.declaration import TableSpec, load_declaration
 from dagster_project.extract.run import extract_table
 from dagster_project.extract.sources import open_source
 from dagster_project.resources import (
+    REFRESH_PRIORITY,
     WAREHOUSE_POOL,
     WAREHOUSE_RUN_TAGS,
     WAREHOUSE_WRITER_TAGS,
@@ -30,7 +31,8 @@ GROUP = "base_operation"
 RECONCILE_TAG = "zone_marts/reconcile"
 RECONCILE_JOB = "reconcile_base_operation"
 # After the business day in every zone (La Réunion is UTC+4, the Antilles UTC-4).
-RECONCILE_CRON = "0 2 * * *"
+RECONCILE_HOUR_UTC = 2
+RECONCILE_CRON = f"0 {RECONCILE_HOUR_UTC} * * *"
 RECONCILE_SCHEDULE = "refresh_and_reconcile_nightly"
 
 
@@ -121,7 +123,7 @@ def build_reconcile_schedule(refresh_job) -> dg.ScheduleDefinition:
         job=refresh_job,
         cron_schedule=RECONCILE_CRON,
         execution_timezone="UTC",
-        tags={RECONCILE_TAG: "true"},
+        tags={RECONCILE_TAG: "true", **REFRESH_PRIORITY},
         default_status=dg.DefaultScheduleStatus.RUNNING,
     )
 
