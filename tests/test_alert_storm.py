@@ -177,10 +177,13 @@ def test_each_zone_publish_failure_is_its_own_incident(tmp_path, webhook):
     assert len(webhook.titles) == 2
     assert "job/publish_zones/reunion" in webhook.titles[0]
     assert "job/publish_zones/idf" in webhook.titles[1]
-    dispatcher.handle(run_success_signals("publish_zones", "r4", publish("idf")))
+    dispatcher.handle(run_success_signals("publish_zones", "r4", publish("idf"), zones))
     assert len(webhook.titles) == 3
     assert "RESOLVED" in webhook.titles[2]
     assert "job/publish_zones/idf" in webhook.titles[2]
+    # The resolution named every zone while the alert named one.
+    assert "(idf)" in webhook.bodies[2]["message"]
+    assert "all zones" not in webhook.bodies[2]["message"]
 
 
 def test_clock_set_back_does_not_hold_reminders(tmp_path, webhook):

@@ -62,7 +62,9 @@ def run_failure_signal(
     )
 
 
-def run_success_signals(job_name: str, run_id: str, tags: Mapping[str, str]) -> list[Signal]:
+def run_success_signals(
+    job_name: str, run_id: str, tags: Mapping[str, str], zone_codes: Iterable[str] = ()
+) -> list[Signal]:
     """Return passing signals for every run-level check of ``job_name``."""
     return [
         Signal(
@@ -70,6 +72,7 @@ def run_success_signals(job_name: str, run_id: str, tags: Mapping[str, str]) -> 
             check=check,
             failing=False,
             summary="run succeeded",
+            zone=_zone_of(tags.get(PARTITION_TAG), zone_codes),
             observed=f"run {run_id} succeeded",
             run_id=run_id,
             occurrence=root_run_id(run_id, tags),

@@ -151,7 +151,7 @@ def build_alert_sensors(
     )
     def resolve_on_run_success(context: dg.RunStatusSensorContext):
         run = context.dagster_run
-        dispatch(context, run_success_signals(run.job_name, run.run_id, run.tags))
+        dispatch(context, run_success_signals(run.job_name, run.run_id, run.tags, zone_codes))
 
     @dg.sensor(
         name="alert_on_asset_check_failure",
