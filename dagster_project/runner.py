@@ -119,16 +119,23 @@ def wait_for_warehouse(instance: dg.DagsterInstance, production: bool) -> None:
 INTERRUPT_ERRORS = ("DagsterExecutionInterruptedError", "KeyboardInterrupt")
 
 
+def is_interruption(error) -> bool:
+    """Return whether a Dagster error (SerializableErrorInfo) or one of its causes is an
+    interruption: Ctrl+C, or SIGTERM and SIGHUP, which the command line turns into it."""
+    while error is not None:
+        if error.cls_name in INTERRUPT_ERRORS:
+            return True
+        error = error.cause
+    return False
+
+
 def was_interrupted(result: dg.ExecuteInProcessResult) -> bool:
     """Return whether a step of ``result`` failed because the process was interrupted."""
-    for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data:
-            error = event.step_failure_data.error
-            while error is not None:
-                if error.cls_name in INTERRUPT_ERRORS:
-                    return True
-                error = error.cause
-    return False
+    return any(
+        is_interruption(event.step_failure_data.error)
+        for event in result.all_events
+        if event.is_step_failure and event.step_failure_data
+    )
 
 
 def failure_message(result: dg.ExecuteInProcessResult) -> str:

@@ -237,3 +237,26 @@ def test_run_failure_alert_names_the_failed_check(tmp_path, webhook, zones):
     ).resolve_job_def("publish_zones")
     message = alert_for_failed_run(tmp_path, webhook, zones, job)
     assert "suite_fct_order_lines" in message
+
+
+def test_interrupted_run_pages_nobody(tmp_path, webhook, zones):
+    # A refresh stopped with Ctrl+C or by closing its terminal sent ops a run-failure alert
+    # reading only "DagsterExecutionInterruptedError".
+    @dg.op
+    def extract():
+        raise dg.DagsterExecutionInterruptedError()
+
+    @dg.job
+    def refresh():
+        extract()
+
+    instance = dg.DagsterInstance.ephemeral()
+    result = refresh.execute_in_process(instance=instance, raise_on_error=False)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="alert_on_run_failure",
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        dagster_event=result.get_run_failure_event(),
+    ).for_run_failure()
+    sensors_by_name(tmp_path, webhook, zones)["alert_on_run_failure"](context)
+    assert webhook.bodies == []

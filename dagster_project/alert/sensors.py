@@ -25,6 +25,7 @@ from dagster_project.alert.run_signals import (
     run_success_signals,
 )
 from dagster_project.alert.signals import Signal, to_utc
+from dagster_project.runner import is_interruption
 from dagster_project.zones import Zone
 
 EXTRACTION_DECLARATION = Path(__file__).resolve().parent.parent / "extract" / "base_operation.yml"
@@ -89,6 +90,15 @@ def _run_errors(context: dg.RunFailureSensorContext) -> list[str]:
     return errors
 
 
+def _interrupted(context: dg.RunFailureSensorContext) -> bool:
+    """Return whether the run failed because its process was interrupted."""
+    run_error = getattr(context.failure_event.event_specific_data, "error", None)
+    return is_interruption(run_error) or any(
+        is_interruption(getattr(event.event_specific_data, "error", None))
+        for event in context.get_step_failure_events()
+    )
+
+
 def _with_class(cls_name: str, message: str) -> str:
     """Prefix the exception's class name, unless Dagster's message already starts with it."""
     return message if message.startswith(f"{cls_name}:") else f"{cls_name}: {message}"
@@ -138,6 +148,11 @@ def build_alert_sensors(
         # NOTE: Dagster moves this sensor's cursor past the run even when delivery failed, so
         # the alert is retried on the next failure of the same job, not on the next tick.
         run = context.dagster_run
+        if _interrupted(context):
+            # Stopped on purpose (Ctrl+C, a closed terminal, a service stop): like a run
+            # terminated from the UI, which Dagster marks canceled, it pages nobody.
+            context.log.info(f"run {run.run_id} was interrupted; no alert sent")
+            return
         signal = run_failure_signal(
             run.job_name, run.run_id, run.tags, masked_errors(_run_errors(context)), zone_codes
         )
