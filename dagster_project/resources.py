@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,7 +54,7 @@ class WarehouseResource(dg.ConfigurableResource):
             return
         try:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            connection = connect_duckdb(self.path, read_only=read_only)
+            connection = open_when_free(self.path, read_only)
         except (OSError, duckdb.IOException) as error:
             raise ConnectionError(warehouse_open_error(self.path, error)) from error
         try:
@@ -111,6 +112,25 @@ def warehouse_writer_lock(connection, on_wait: Callable[[], None] | None = None)
         except adbc_postgres.Error as error:
             # Closing the broken connection releases the lock.
             logger.warning("could not release the warehouse writer lock: %s", error)
+
+
+# How long opening the DuckDB warehouse retries while another process has it open. Readers
+# such as `zone-marts status` hold it for milliseconds; a run holds it far longer, and the
+# error then names that process.
+LOCK_RETRY_SECONDS = 10.0
+
+
+def open_when_free(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file ``path``, retrying for LOCK_RETRY_SECONDS while another process has
+    it open, and raise the last duckdb.IOException after that."""
+    deadline = time.monotonic() + LOCK_RETRY_SECONDS
+    while True:
+        try:
+            return connect_duckdb(path, read_only=read_only)
+        except duckdb.IOException as error:
+            if "Conflicting lock" not in str(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.2)
 
 
 def warehouse_open_error(path: Path | str, error: Exception) -> str:

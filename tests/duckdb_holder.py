@@ -9,10 +9,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 HOLD = """
-import sys, duckdb
+import sys, time, duckdb
 connection = duckdb.connect(sys.argv[1])
 print("open", flush=True)
-sys.stdin.read()
+if len(sys.argv) > 2:
+    time.sleep(float(sys.argv[2]))
+else:
+    sys.stdin.read()
 """
 
 
@@ -31,3 +34,12 @@ def duckdb_held_by_another_process(path: Path) -> Iterator[None]:
     finally:
         child.stdin.close()
         child.wait(timeout=30)
+
+
+def hold_briefly(path: Path, seconds: float) -> subprocess.Popen:
+    """Keep ``path`` open in a child process for ``seconds``, as `zone-marts status` does."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(path), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout.readline().strip() == "open"
+    return child

@@ -18,6 +18,7 @@ from dagster_dbt import DbtCliResource, DbtProject
 from duckdb_holder import duckdb_held_by_another_process
 from packaging import version
 
+from dagster_project import resources
 from dagster_project.context.assets import zone_context
 from dagster_project.extract.loader_postgres import PostgresLoader
 from dagster_project.resources import WarehouseResource, connect_postgres
@@ -29,6 +30,7 @@ from dagster_project.transform.assets import (
     manifest_is_stale,
     prepare_manifest,
     profile_key,
+    prune_build_folders,
     saved_salt,
     zone_marts_dbt_assets,
 )
@@ -214,7 +216,8 @@ def test_production_build_waits_for_other_writers(postgres_database):
     assert log.lines == ["Waiting for another run's extraction or dbt build to end."]
 
 
-def test_embedded_build_names_the_process_holding_the_warehouse(tmp_path):
+def test_embedded_build_names_the_process_holding_the_warehouse(tmp_path, monkeypatch):
+    monkeypatch.setattr(resources, "LOCK_RETRY_SECONDS", 0.5)
     path = tmp_path / "warehouse.duckdb"
     settings = load_settings({"WAREHOUSE_PATH": str(path)})
     with duckdb_held_by_another_process(path):
@@ -223,3 +226,15 @@ def test_embedded_build_names_the_process_holding_the_warehouse(tmp_path):
                 pass
     with builds_taking_turns(settings, RecordingLog()):
         pass
+
+
+def test_old_build_folders_are_pruned(tmp_path):
+    # Each build left a folder of about 8 MB in dbt_project/target, which grew without end.
+    for number in range(14):
+        folder = tmp_path / f"zone_marts_dbt_assets-{number:02d}"
+        folder.mkdir()
+        os.utime(folder, (1_000_000 + number, 1_000_000 + number))
+    (tmp_path / "manifest.json").write_text("{}")
+    prune_build_folders(tmp_path, keep=10)
+    left = sorted(path.name for path in tmp_path.iterdir())
+    assert left == ["manifest.json"] + [f"zone_marts_dbt_assets-{n:02d}" for n in range(4, 14)]

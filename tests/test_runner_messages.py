@@ -10,8 +10,9 @@ import uuid
 import dagster as dg
 import duckdb
 import pytest
-from duckdb_holder import duckdb_held_by_another_process
+from duckdb_holder import duckdb_held_by_another_process, hold_briefly
 
+from dagster_project import resources
 from dagster_project.extract.loader import LoadError
 from dagster_project.pipeline import PUBLISH_JOB, REFRESH_JOB
 from dagster_project.resources import WarehouseResource
@@ -137,9 +138,10 @@ def test_interrupted_publish_stops_later_zones(tmp_path):
     assert "Interrupted (Ctrl+C)" in format_outcome(outcome)
 
 
-def test_warehouse_held_by_another_process_is_named(tmp_path):
+def test_warehouse_held_by_another_process_is_named(tmp_path, monkeypatch):
     # The message told the user to set WAREHOUSE_PATH to a writable file, when another refresh
     # had the warehouse open.
+    monkeypatch.setattr(resources, "LOCK_RETRY_SECONDS", 0.5)
     path = tmp_path / "warehouse.duckdb"
     with duckdb_held_by_another_process(path):
         with pytest.raises(ConnectionError, match="is open in another process") as error:
@@ -187,3 +189,13 @@ def test_publish_waits_for_a_run_started_meanwhile(tmp_path):
         outcome = run_pipeline(defs, zones, tmp_path, instance)
     assert outcome.zones[0].error is None
     assert outcome.refresh_succeeded
+
+
+def test_warehouse_held_briefly_is_waited_for(tmp_path):
+    # A `zone-marts status` reading the warehouse at the moment a step opened it failed the
+    # refresh: a reader holds it for milliseconds, so opening retries for a while.
+    path = tmp_path / "warehouse.duckdb"
+    reader = hold_briefly(path, 1.0)
+    with WarehouseResource(path=str(path)).connect() as connection:
+        assert connection.execute("select 1").fetchall() == [(1,)]
+    reader.wait(timeout=30)
