@@ -1,4 +1,4 @@
-"""Benchmark the extraction of a 2M-row order-lines table from PostgreSQL into DuckDB.
+"""Benchmark the extraction of an order-lines table (default 2M rows) from PostgreSQL to DuckDB.
 
 Steps, each in its own process so its peak RSS is its own:
   floor        binary COPY of the whole table, read and discarded (what the network and the
