@@ -92,14 +92,6 @@ def active_refresh_run_id(instance: dg.DagsterInstance) -> str | None:
     return records[0].dagster_run.run_id if records else None
 
 
-def _tick_time(context: dg.ScheduleEvaluationContext) -> datetime | None:
-    """Return the tick's scheduled time; a context built by hand may have none, and raises."""
-    try:
-        return context.scheduled_execution_time
-    except Exception:  # noqa: BLE001 - dagster's check error for a context without a time
-        return None
-
-
 def build_refresh_schedule(refresh_job, cron: str = "*/15 * * * *") -> dg.ScheduleDefinition:
     """Start the incremental refresh every 15 minutes (UTC) by default, unless one is active.
 
@@ -120,8 +112,8 @@ def build_refresh_schedule(refresh_job, cron: str = "*/15 * * * *") -> dg.Schedu
         active = active_refresh_run_id(context.instance)
         if active:
             return dg.SkipReason(f"refresh run {active} is still active")
-        tick = _tick_time(context)
-        if tick and (tick.astimezone(UTC).hour, tick.minute) == (RECONCILE_HOUR_UTC, 0):
+        tick = context.scheduled_execution_time.astimezone(UTC)
+        if (tick.hour, tick.minute) == (RECONCILE_HOUR_UTC, 0):
             return dg.SkipReason("the nightly refresh with reconciliation runs at this time")
         return dg.RunRequest(tags=REFRESH_PRIORITY)
 

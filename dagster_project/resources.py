@@ -77,7 +77,7 @@ WAREHOUSE_WRITER_LOCK = (0x5A4D, 1)
 def warehouse_writer_lock(connection, on_wait: Callable[[], None] | None = None) -> Iterator:
     """Hold WAREHOUSE_WRITER_LOCK on an ADBC PostgreSQL connection, autocommit off.
 
-    Wait while another session holds it, after calling ``on_wait`` once. The lock outlives the
+    Wait while another session has the lock, after calling ``on_wait`` once. The lock outlives the
     transactions run while it is held; closing the connection also releases it.
     """
     namespace, key = WAREHOUSE_WRITER_LOCK
@@ -115,8 +115,8 @@ def warehouse_writer_lock(connection, on_wait: Callable[[], None] | None = None)
 
 
 # How long opening the DuckDB warehouse retries while another process has it open. Readers
-# such as `zone-marts status` hold it for milliseconds; a run holds it far longer, and the
-# error then names that process.
+# such as `zone-marts status` keep it open for milliseconds. A run keeps it open far longer,
+# and the error then names that process.
 LOCK_RETRY_SECONDS = 10.0
 
 

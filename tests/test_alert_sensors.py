@@ -59,20 +59,12 @@ def test_run_failure_sensor_reports_mass_delete(tmp_path, webhook, zones):
     def reconcile():
         reconcile_deletes()
 
-    instance = dg.DagsterInstance.ephemeral()
-    result = reconcile.execute_in_process(instance=instance, raise_on_error=False)
-    context = dg.build_run_status_sensor_context(
-        sensor_name="alert_on_run_failure",
-        dagster_instance=instance,
-        dagster_run=result.dagster_run,
-        dagster_event=result.get_run_failure_event(),
-    ).for_run_failure()
-    sensors_by_name(tmp_path, webhook, zones)["alert_on_run_failure"](context)
+    run_id = alert_on_failed_run(tmp_path, webhook, zones, reconcile)
 
     assert len(webhook.bodies) == 1
     assert "mass_delete_guard on job/reconcile" in webhook.titles[0]
     assert "max_delete_share" in webhook.bodies[0]["message"]
-    assert f"http://dagster.test/runs/{result.run_id}" in webhook.bodies[0]["message"]
+    assert f"http://dagster.test/runs/{run_id}" in webhook.bodies[0]["message"]
 
 
 def failed_volume_check_instance() -> dg.DagsterInstance:
@@ -186,7 +178,8 @@ def test_source_connection_error_hides_the_password():
     assert "postgresql://zm:***@127.0.0.1:5432/base" in str(raised.value)
 
 
-def alert_for_failed_run(tmp_path, webhook, zones, job: dg.JobDefinition) -> str:
+def alert_on_failed_run(tmp_path, webhook, zones, job: dg.JobDefinition) -> str:
+    """Run ``job``, which fails, then the run-failure sensor; return the failed run's id."""
     instance = dg.DagsterInstance.ephemeral()
     result = job.execute_in_process(instance=instance, raise_on_error=False)
     context = dg.build_run_status_sensor_context(
@@ -196,11 +189,17 @@ def alert_for_failed_run(tmp_path, webhook, zones, job: dg.JobDefinition) -> str
         dagster_event=result.get_run_failure_event(),
     ).for_run_failure()
     sensors_by_name(tmp_path, webhook, zones)["alert_on_run_failure"](context)
+    return result.run_id
+
+
+def alert_message(tmp_path, webhook, zones, job: dg.JobDefinition) -> str:
+    """Return the one alert message that the failure of ``job`` sends."""
+    alert_on_failed_run(tmp_path, webhook, zones, job)
     (body,) = webhook.bodies
     return body["message"]
 
 
-def test_run_failure_alert_shows_the_projects_message(tmp_path, webhook, zones):
+def test_failure_alert_shows_project_message(tmp_path, webhook, zones):
     # The alert showed DuckDB's lock error, the innermost cause, instead of the message that
     # named the process to close.
     @dg.op
@@ -214,12 +213,12 @@ def test_run_failure_alert_shows_the_projects_message(tmp_path, webhook, zones):
     def publish_zones():
         publish()
 
-    message = alert_for_failed_run(tmp_path, webhook, zones, publish_zones)
+    message = alert_message(tmp_path, webhook, zones, publish_zones)
     assert "ConnectionError: the mart is open for writing in another process" in message
     assert "ConnectionError: ConnectionError" not in message
 
 
-def test_run_failure_alert_names_the_failed_check(tmp_path, webhook, zones):
+def test_failure_alert_names_failed_check(tmp_path, webhook, zones):
     # Only the first line was kept: "1 blocking asset check failed with ERROR severity:".
     check = dg.AssetCheckSpec("suite_fct_order_lines", asset="candidate", blocking=True)
 
@@ -235,11 +234,11 @@ def test_run_failure_alert_names_the_failed_check(tmp_path, webhook, zones):
     job = dg.Definitions(
         assets=[candidate, mart], jobs=[dg.define_asset_job("publish_zones")]
     ).resolve_job_def("publish_zones")
-    message = alert_for_failed_run(tmp_path, webhook, zones, job)
+    message = alert_message(tmp_path, webhook, zones, job)
     assert "suite_fct_order_lines" in message
 
 
-def test_interrupted_run_pages_nobody(tmp_path, webhook, zones):
+def test_interrupted_run_sends_no_alert(tmp_path, webhook, zones):
     # A refresh stopped with Ctrl+C or by closing its terminal sent ops a run-failure alert
     # reading only "DagsterExecutionInterruptedError".
     @dg.op
@@ -250,13 +249,5 @@ def test_interrupted_run_pages_nobody(tmp_path, webhook, zones):
     def refresh():
         extract()
 
-    instance = dg.DagsterInstance.ephemeral()
-    result = refresh.execute_in_process(instance=instance, raise_on_error=False)
-    context = dg.build_run_status_sensor_context(
-        sensor_name="alert_on_run_failure",
-        dagster_instance=instance,
-        dagster_run=result.dagster_run,
-        dagster_event=result.get_run_failure_event(),
-    ).for_run_failure()
-    sensors_by_name(tmp_path, webhook, zones)["alert_on_run_failure"](context)
+    alert_on_failed_run(tmp_path, webhook, zones, refresh)
     assert webhook.bodies == []

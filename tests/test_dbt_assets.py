@@ -188,9 +188,9 @@ class RecordingLog:
         self.lines.append(line)
 
 
-def test_production_build_waits_for_other_writers(postgres_database):
+def test_production_build_waits_for_writers(postgres_database):
     # Two builds at once on one PostgreSQL warehouse failed at dbt's temporary relations with
-    # "The dbt CLI process failed", the cause only in dbt.log; rows that an extraction committed
+    # "The dbt CLI process failed", the cause only in dbt.log. Rows that an extraction committed
     # during a build were skipped by its incremental models.
     settings = load_settings(
         {
@@ -216,7 +216,7 @@ def test_production_build_waits_for_other_writers(postgres_database):
     assert log.lines == ["Waiting for another run's extraction or dbt build to end."]
 
 
-def test_embedded_build_names_the_process_holding_the_warehouse(tmp_path, monkeypatch):
+def test_embedded_build_names_lock_holder(tmp_path, monkeypatch):
     monkeypatch.setattr(resources, "LOCK_RETRY_SECONDS", 0.5)
     path = tmp_path / "warehouse.duckdb"
     settings = load_settings({"WAREHOUSE_PATH": str(path)})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 
@@ -98,12 +99,17 @@ def test_publish_sensor_puts_changed_zones_first():
     assert {priorities[code] for code in codes if code not in ("idf", "reunion")} == {"1"}
 
 
-def test_source_change_sensor_fires_once_per_change(tmp_path):
+def demo_source_sensor(tmp_path) -> tuple[Path, dg.SensorDefinition]:
+    """Generate a small demo source and return it with its source-change sensor."""
     source = tmp_path / "base_operation.sqlite"
     url = f"sqlite:///{source}"
     generate_base_operation(url, scale=0.02, seed=1)
     refresh_job, _ = build_jobs(load_zones())
-    sensor = build_source_change_sensor(refresh_job, url)
+    return source, build_source_change_sensor(refresh_job, url)
+
+
+def test_source_change_sensor_fires_once_per_change(tmp_path):
+    source, sensor = demo_source_sensor(tmp_path)
 
     with dg.instance_for_test() as instance:
         first_context = dg.build_sensor_context(instance=instance)
@@ -135,31 +141,36 @@ def refresh_stand_in():
     do_nothing()
 
 
+# A tick of the 15-minute schedule other than the nightly one.
+QUARTER = datetime(2026, 12, 6, 10, 15, tzinfo=UTC)
+
+
 def test_refresh_schedule_skips_while_a_refresh_is_active():
     # A refresh queued behind an active one took the warehouse before the zone publishes that
     # the active one's success requested, delaying each zone's new data by a whole refresh.
     refresh_job, _ = build_jobs(load_zones())
     schedule = build_refresh_schedule(refresh_job)
     with dg.instance_for_test() as instance:
-        idle = schedule.evaluate_tick(dg.build_schedule_context(instance=instance))
+
+        def tick() -> dg.ScheduleExecutionData:
+            context = dg.build_schedule_context(instance=instance, scheduled_execution_time=QUARTER)
+            return schedule.evaluate_tick(context)
+
+        idle = tick()
         assert len(idle.run_requests) == 1
         run = instance.create_run_for_job(refresh_stand_in, status=dg.DagsterRunStatus.STARTED)
-        busy = schedule.evaluate_tick(dg.build_schedule_context(instance=instance))
+        busy = tick()
         assert not busy.run_requests
         assert busy.skip_message == f"refresh run {run.run_id} is still active"
         instance.report_run_failed(run)
-        again = schedule.evaluate_tick(dg.build_schedule_context(instance=instance))
+        again = tick()
         assert len(again.run_requests) == 1
 
 
-def test_source_change_sensor_skips_changes_a_refresh_read(tmp_path):
+def test_source_sensor_skips_read_changes(tmp_path):
     # After a refresh from the command line, the schedule or the UI had read the changes, the
     # sensor requested another refresh, which took the warehouse ahead of the zone publishes.
-    source = tmp_path / "base_operation.sqlite"
-    url = f"sqlite:///{source}"
-    generate_base_operation(url, scale=0.02, seed=1)
-    refresh_job, _ = build_jobs(load_zones())
-    sensor = build_source_change_sensor(refresh_job, url)
+    source, sensor = demo_source_sensor(tmp_path)
     with dg.instance_for_test() as instance:
         refresh_stand_in.execute_in_process(instance=instance)
         context = dg.build_sensor_context(instance=instance)
@@ -179,7 +190,7 @@ def test_source_change_sensor_skips_changes_a_refresh_read(tmp_path):
     assert requested.tags["dagster/priority"] == "-1"
 
 
-def test_refresh_schedule_leaves_the_nightly_tick_to_the_reconciliation():
+def test_refresh_schedule_skips_nightly_tick():
     # At 02:00 UTC both schedules requested a refresh, so the night had two and ten publishes.
     refresh_job, _ = build_jobs(load_zones())
     schedule = build_refresh_schedule(refresh_job)

@@ -109,6 +109,18 @@ def test_warehouse_path_to_sqlite_is_rejected_offline(tmp_path):
             pass
 
 
+def run_stand_ins(refreshed, published, partitions, zones, marts_dir, instance):
+    """Run the pipeline with ``refreshed`` as its refresh job and ``published`` as its publish."""
+    defs = dg.Definitions(
+        assets=[refreshed, published],
+        jobs=[
+            dg.define_asset_job(REFRESH_JOB, selection=[refreshed]),
+            dg.define_asset_job(PUBLISH_JOB, selection=[published], partitions_def=partitions),
+        ],
+    )
+    return run_pipeline(defs, zones, marts_dir, instance)
+
+
 def test_interrupted_publish_stops_later_zones(tmp_path):
     # Ctrl+C during one zone's publish failed that zone, then the next zones were published.
     zones = load_zones()[:3]
@@ -123,15 +135,8 @@ def test_interrupted_publish_stops_later_zones(tmp_path):
         if context.partition_key == zones[1].code:
             raise dg.DagsterExecutionInterruptedError()
 
-    defs = dg.Definitions(
-        assets=[refreshed, published],
-        jobs=[
-            dg.define_asset_job(REFRESH_JOB, selection=[refreshed]),
-            dg.define_asset_job(PUBLISH_JOB, selection=[published], partitions_def=partitions),
-        ],
-    )
     with dg.instance_for_test() as instance:
-        outcome = run_pipeline(defs, zones, tmp_path, instance)
+        outcome = run_stand_ins(refreshed, published, partitions, zones, tmp_path, instance)
     assert outcome.interrupted
     assert not outcome.succeeded
     assert [zone.zone.code for zone in outcome.zones] == [zones[0].code, zones[1].code]
@@ -139,7 +144,7 @@ def test_interrupted_publish_stops_later_zones(tmp_path):
 
 
 def test_warehouse_held_by_another_process_is_named(tmp_path, monkeypatch):
-    # The message told the user to set WAREHOUSE_PATH to a writable file, when another refresh
+    # The message asked the user to set WAREHOUSE_PATH to a writable file, when another refresh
     # had the warehouse open.
     monkeypatch.setattr(resources, "LOCK_RETRY_SECONDS", 0.5)
     path = tmp_path / "warehouse.duckdb"
@@ -150,7 +155,7 @@ def test_warehouse_held_by_another_process_is_named(tmp_path, monkeypatch):
     assert "WAREHOUSE_PATH" not in str(error.value)
 
 
-def test_publish_waits_for_a_run_started_meanwhile(tmp_path):
+def test_publish_waits_for_foreign_run(tmp_path):
     # The command's runs bypass the queue, which started a run from the asset graph between two
     # of them: the next publish then failed on the DuckDB file's lock.
     zones = load_zones()[:1]
@@ -178,22 +183,15 @@ def test_publish_waits_for_a_run_started_meanwhile(tmp_path):
     def published():
         assert ended.is_set(), "the publish started while the other run used the warehouse"
 
-    defs = dg.Definitions(
-        assets=[refreshed, published],
-        jobs=[
-            dg.define_asset_job(REFRESH_JOB, selection=[refreshed]),
-            dg.define_asset_job(PUBLISH_JOB, selection=[published], partitions_def=partitions),
-        ],
-    )
     with dg.instance_for_test() as instance:
-        outcome = run_pipeline(defs, zones, tmp_path, instance)
+        outcome = run_stand_ins(refreshed, published, partitions, zones, tmp_path, instance)
     assert outcome.zones[0].error is None
     assert outcome.refresh_succeeded
 
 
-def test_warehouse_held_briefly_is_waited_for(tmp_path):
+def test_brief_warehouse_reader_waited_for(tmp_path):
     # A `zone-marts status` reading the warehouse at the moment a step opened it failed the
-    # refresh: a reader holds it for milliseconds, so opening retries for a while.
+    # refresh: a reader keeps it open for milliseconds, so opening retries for a while.
     path = tmp_path / "warehouse.duckdb"
     reader = hold_briefly(path, 1.0)
     with WarehouseResource(path=str(path)).connect() as connection:

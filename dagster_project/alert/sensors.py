@@ -149,8 +149,8 @@ def build_alert_sensors(
         # the alert is retried on the next failure of the same job, not on the next tick.
         run = context.dagster_run
         if _interrupted(context):
-            # Stopped on purpose (Ctrl+C, a closed terminal, a service stop): like a run
-            # terminated from the UI, which Dagster marks canceled, it pages nobody.
+            # Stopped on purpose (Ctrl+C, a closed terminal, a service stop), so no alert is
+            # sent, as for a run terminated from the UI, which Dagster marks canceled.
             context.log.info(f"run {run.run_id} was interrupted; no alert sent")
             return
         signal = run_failure_signal(

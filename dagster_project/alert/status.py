@@ -247,7 +247,7 @@ def zone_status(
     status = ZoneStatus(zone)
     publish, problem = state.read_last_publish(zone.code)
     published = to_utc(publish.get("published_at")) if publish else None
-    # A publish after the failed run, from the asset graph say, settles it.
+    # A later successful publish, for example from the asset graph, settles the failed run.
     if failed_publish and not (
         published and failed_publish.ended_at and published > failed_publish.ended_at
     ):

@@ -258,14 +258,7 @@ class DuckDBLoader:
             "SELECT comment FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
             [RAW_SCHEMA, spec.name],
         )
-        return plan_schema_change(
-            spec.name,
-            columns,
-            existing,
-            spec.on_schema_change,
-            spec.primary_key,
-            comment[0][0] if comment else None,
-        )
+        return plan_schema_change(spec, columns, existing, comment[0][0] if comment else None)
 
     def read_watermark(self, spec: TableSpec, cursor: SourceColumn) -> object | None:
         """Return the saved watermark as a Python value, or None before the first load."""

@@ -121,14 +121,7 @@ class PostgresLoader:
         existing = self.existing_columns(spec.name)
         comment = self._fetchall(TABLE_COMMENT, [RAW_SCHEMA, spec.name])
         self.connection.commit()
-        return plan_schema_change(
-            spec.name,
-            columns,
-            existing,
-            spec.on_schema_change,
-            spec.primary_key,
-            comment[0][0] if comment else None,
-        )
+        return plan_schema_change(spec, columns, existing, comment[0][0] if comment else None)
 
     def read_watermark(self, spec: TableSpec, cursor: SourceColumn) -> object | None:
         """Return the saved watermark as a Python value, or None before the first load."""

@@ -40,10 +40,10 @@ def check_delete_share(spec: TableSpec, gone: int, total: int) -> None:
 def unreachable_rows_query(spec: TableSpec, target: str, cursor_bound: str | None) -> str:
     """Return a query counting the source rows in SOURCE_KEYS that the cursor cannot bring level.
 
-    The first count is of keys the landing table ``target`` lacks, the second of rows it contains
-    with another cursor value, below ``cursor_bound`` (an SQL expression), which no incremental
-    read reaches again: a cursor set in the future then corrected, a NULL cursor filled in, rows
-    restored from a backup. Rows above the bound are read by the next run anyway.
+    The first count is of keys the landing table ``target`` lacks. The second is of rows it
+    contains with another cursor value below ``cursor_bound`` (an SQL expression), which no
+    incremental read reaches again: a cursor set in the future then corrected, a NULL cursor
+    filled in, rows restored from a backup. Rows above the bound are read by the next run.
     """
     stale = "false"
     if spec.cursor and cursor_bound:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from dagster_project.extract.columns import SourceColumn
+from dagster_project.extract.declaration import TableSpec
 
 INTEGER_RANKS = {"SMALLINT": 1, "INTEGER": 2, "BIGINT": 3, "HUGEINT": 4}
 _DECIMAL = re.compile(r"^DECIMAL\((\d+),(\d+)\)$")
@@ -133,21 +134,20 @@ def is_widening(old: str, new: str) -> bool:
 
 
 def plan_schema_change(
-    table: str,
+    spec: TableSpec,
     columns: list[SourceColumn],
     existing: list[tuple[str, str]],
-    on_schema_change: str,
-    primary_key: Sequence[str] = (),
     comment: str | None = None,
 ) -> SchemaPlan:
     """Plan the landing table's changes; ``existing`` lists its (name, type) without _loaded_at.
 
     ``comment`` is the landing table's comment (see ``landing_comment``). When the primary key it
-    records differs from the source's ``primary_key``, the landed rows are replaced: merged by
+    records differs from the source's key, the landed rows are replaced: merged by
     the new key, two rows of the old key that share a new key would both stay. A column at
     another position was dropped and added again (or a column before it was dropped), and its
     landed values may be stale, so every row is read again.
     """
+    table, on_schema_change, primary_key = spec.name, spec.on_schema_change, spec.primary_key
     if not existing:
         return SchemaPlan(create=True)
 

@@ -37,6 +37,8 @@ class SqliteSource(AdbcSource):
         return rows
 
     def columns(self, spec: TableSpec) -> list[SourceColumn]:
+        # NOTE: no position is recorded, because SQLite renumbers columns when one is dropped,
+        # so a column dropped and added again under the same name is not noticed.
         return [sqlite_column(row[1], row[2] or "") for row in self._table_info(spec.name)]
 
     def primary_key(self, spec: TableSpec) -> tuple[str, ...]:
